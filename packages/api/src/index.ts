@@ -1,0 +1,5 @@
+// The front door of @tswarm/api: generated wire types and gRPC services, plus the
+// small helpers that the CLI and the daemon must agree on.
+export * from './gen/index.js';
+export * from './host.js';
+export * from './version.js';
