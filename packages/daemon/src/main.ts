@@ -1,0 +1,67 @@
+import os from 'node:os';
+import { mkdirSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { DaemonService, Logger, streamLogger, TSWARM_VERSION } from '@tswarm/api';
+import { ConfigError, DaemonConfig, parseDaemonArgs } from './config.js';
+import { connectEngine, engineInfo } from './engine.js';
+import { hostFacts } from './host-info.js';
+import { localApi } from './local-api.js';
+import { bindLocal } from './socket.js';
+
+/** A started daemon; `stop()` closes the socket and ends the process's work. */
+export interface RunningDaemon {
+  config: DaemonConfig;
+  stop(): Promise<void>;
+}
+
+/** The composition root: builds every component of tswarmd from its config and starts them. */
+export async function startDaemon(config: DaemonConfig, log: Logger): Promise<RunningDaemon> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const docker = connectEngine(config.dockerHost);
+  const server = new grpc.Server();
+  server.addService(DaemonService, localApi({
+    dataDir: config.dataDir,
+    dockerHost: config.dockerHost,
+    nodeName: config.nodeName,
+    engineInfo: () => engineInfo(docker),
+    hostFacts,
+    swarmInfo: () => ({ localNodeState: 'inactive', nodeId: '', nodeAddr: '', isManager: false, clusterId: '', error: '' }),
+  }));
+  await bindLocal(server, config.host);
+  log.info('tswarmd started', { version: TSWARM_VERSION, host: config.host.url, dataDir: config.dataDir, node: config.nodeName, pid: process.pid });
+  return {
+    config,
+    stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+  };
+}
+
+/** Entry point of the tswarmd binary. */
+export async function main(argv: string[]): Promise<void> {
+  let config: DaemonConfig;
+  try {
+    config = parseDaemonArgs(argv, os.hostname());
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version') process.exit(0);
+    process.stderr.write(`tswarmd: ${(e as Error).message}\n`);
+    process.exit(e instanceof ConfigError ? 125 : 1);
+  }
+  const log = streamLogger(config.logLevel);
+  let daemon: RunningDaemon;
+  try {
+    daemon = await startDaemon(config, log);
+  } catch (e) {
+    log.error((e as Error).message);
+    if (config.logLevel === 'debug') log.debug(String((e as Error).stack));
+    process.exit(1);
+  }
+  let stopping = false;
+  const shutdown = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal: sig });
+    void daemon.stop().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
