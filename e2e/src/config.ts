@@ -29,6 +29,8 @@ export interface LabOptions {
   dockerHost?: string;
   /** Keep namespaces and logs when `up` fails (default: env TSWARM_LAB_KEEP=1), for debugging. */
   keepOnFailure?: boolean;
+  /** Extra tswarmd flags per host (e.g. a static raft group); recorded so restarts reuse them. */
+  daemonArgs?: (host: { name: string; address: string }, all: Array<{ name: string; address: string }>) => string[];
 }
 
 export interface HostState {
@@ -42,6 +44,8 @@ export interface HostState {
   socket: string;
   pidFile: string;
   logFile: string;
+  /** Flags added to this host's tswarmd command line, every time it starts. */
+  extraArgs: string[];
 }
 
 /** What lab.json records: enough for another process (the CLI) to drive or remove the lab. */
@@ -115,6 +119,7 @@ export function planLab(n: number, opts: LabOptions): LabState {
   const subnet = opts.subnet ?? (process.env['TSWARM_LAB_SUBNET'] || DEFAULT_SUBNET);
   const { addresses, prefixLength } = hostAddresses(subnet, n);
   const dir = stateDir(prefix);
+  const names = addresses.map((address, i) => ({ name: `h${i + 1}`, address }));
   const hosts = addresses.map((address, i): HostState => {
     const name = `h${i + 1}`;
     const hostDir = path.join(dir, name);
@@ -127,6 +132,7 @@ export function planLab(n: number, opts: LabOptions): LabState {
       socket: path.join(hostDir, 'tswarm.sock'),
       pidFile: path.join(hostDir, 'tswarmd.pid'),
       logFile: path.join(hostDir, 'tswarmd.log'),
+      extraArgs: opts.daemonArgs?.(names[i]!, names) ?? [],
     };
   });
   return {

@@ -65,6 +65,7 @@ export function startDaemon(lab: LabState, h: HostState): number {
     '--docker-host', lab.dockerHost,
     '--log-level', lab.logLevel,
     '--node-name', h.name,
+    ...(h.extraArgs ?? []),
   ];
   const fd = openSync(h.logFile, 'a');
   try {

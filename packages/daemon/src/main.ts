@@ -1,7 +1,9 @@
 import os from 'node:os';
 import { mkdirSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { DaemonService, Logger, streamLogger, TSWARM_VERSION } from '@tswarm/api';
+import path from 'node:path';
+import { DaemonService, DebugService, Logger, streamLogger, TSWARM_VERSION } from '@tswarm/api';
+import { debugApi, debugKVTable, RaftGroup } from '@tswarm/manager';
 import { ConfigError, DaemonConfig, parseDaemonArgs } from './config.js';
 import { connectEngine, engineInfo } from './engine.js';
 import { hostFacts } from './host-info.js';
@@ -27,11 +29,28 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     hostFacts,
     swarmInfo: () => ({ localNodeState: 'inactive', nodeId: '', nodeAddr: '', isManager: false, clusterId: '', error: '' }),
   }));
+  let group: RaftGroup | undefined;
+  if (config.raft) {
+    group = await RaftGroup.start({
+      ...config.raft,
+      dataDir: path.join(config.dataDir, 'manager'),
+      bootstrap: Object.keys(config.raft.bootstrap).length ? config.raft.bootstrap : undefined,
+      tables: [debugKVTable],
+      logger: log.child('manager'),
+    });
+  }
+  if (config.debugApi) {
+    if (!group) throw new Error('--debug-api needs a manager (--raft-id)');
+    server.addService(DebugService, debugApi(group.store, group.node));
+  }
   await bindLocal(server, config.host);
   log.info('tswarmd started', { version: TSWARM_VERSION, host: config.host.url, dataDir: config.dataDir, node: config.nodeName, pid: process.pid });
   return {
     config,
-    stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    stop: async () => {
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      await group?.stop();
+    },
   };
 }
 

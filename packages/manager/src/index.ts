@@ -1,1 +1,2 @@
-export {};
+export { RaftGroup, RaftGroupOptions } from './raft-group.js';
+export { debugApi, debugKVTable, DebugKV } from './debug-api.js';

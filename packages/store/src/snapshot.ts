@@ -12,7 +12,7 @@ export function encodeSnapshot(state: StoreState): Uint8Array {
     const rows = state.tables.get(name)!.rows;
     const objects = [...rows.keys()].sort(compare).map((id) => {
       const r = rows.get(id)!;
-      return { id, version: r.version, object: Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength) };
+      return { id, version: r.version, createdIndex: r.createdIndex, object: Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength) };
     });
     tables.push({ name, objects });
   }
@@ -39,8 +39,7 @@ export function decodeSnapshot(bytes: Uint8Array, defs: readonly AnyTable[]): St
         throw new InvalidObjectError(t.name, o.id, `snapshot object does not decode: ${(err as Error).message}`);
       }
       if (object?.id !== o.id) throw new InvalidObjectError(t.name, o.id, `snapshot object has id "${object?.id}"`);
-      // createdIndex: StoreSnapshotObject has no field for it yet, so it is unknown (0).
-      table.put(o.id, { object: deepFreeze(object), bytes: Uint8Array.from(o.object), version: o.version, createdIndex: 0 });
+      table.put(o.id, { object: deepFreeze(object), bytes: Uint8Array.from(o.object), version: o.version, createdIndex: o.createdIndex });
     }
     checkUnique(t.name, table.def, table.rows);
   }

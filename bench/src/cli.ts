@@ -1,0 +1,21 @@
+import { raftBench } from './raft.js';
+
+/** `npm run bench -- NAME`: each benchmark prints ratios against its peer, measured in the same run. */
+const BENCHES: Record<string, () => Promise<void>> = {
+  raft: raftBench,
+};
+
+async function main(): Promise<void> {
+  const name = process.argv[2];
+  const run = name ? BENCHES[name] : undefined;
+  if (!run) {
+    console.error(`usage: npm run bench -- ${Object.keys(BENCHES).join('|')}`);
+    process.exit(125);
+  }
+  await run();
+}
+
+main().catch((e: Error) => {
+  console.error(`bench: ${e.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,47 @@
+/** One write against the system under test; resolves when it is acknowledged. */
+export type Put = (key: string, value: Buffer) => Promise<void>;
+
+export interface LoadResult {
+  clients: number;
+  writes: number;
+  seconds: number;
+  writesPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** CPU the load driver itself used, as a share of one core, so its cost is visible. */
+  driverCpuCores: number;
+}
+
+/**
+ * A closed-loop load: `clients` concurrent writers, each issuing its next write as soon as
+ * the previous one is acknowledged, for `durationMs`. Keys are spread over 1,000 names per
+ * client so no single key is hot. Bounded in time, so it always stops by itself.
+ */
+export async function closedLoop(put: Put, clients: number, durationMs: number, valueBytes: number): Promise<LoadResult> {
+  const value = Buffer.alloc(valueBytes, 0x61);
+  const latencies: number[] = [];
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const end = t0 + durationMs;
+  let failures = 0;
+  const worker = async (c: number) => {
+    for (let i = 0; performance.now() < end; i++) {
+      const s = performance.now();
+      try {
+        await put(`bench/${c}/${i % 1000}`, value);
+        latencies.push(performance.now() - s);
+      } catch (e) {
+        if (++failures > 100) throw new Error(`too many failed writes; last: ${(e as Error).message}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, (_, c) => worker(c)));
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
+  return {
+    clients, writes: latencies.length, seconds, writesPerSec: latencies.length / seconds,
+    p50Ms: pct(0.5), p99Ms: pct(0.99), driverCpuCores: (cpu.user + cpu.system) / 1e6 / seconds,
+  };
+}

@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { EtcdCluster } from './etcd-peer.js';
+import { closedLoop, LoadResult, Put } from './load.js';
+import { TswarmCluster } from './tswarm-peer.js';
+
+/** Client counts per row, as the issue asks: one writer, a busy service, a crowd. */
+const CLIENT_ROWS = [1, 16, 256];
+const VALUE_BYTES = 256;
+/** Seconds per row; long enough for steady state, short enough to keep the run near a minute. */
+const ROW_SECONDS = Number(process.env['BENCH_ROW_SECONDS'] ?? 5);
+const WARMUP_SECONDS = 1;
+
+interface Side {
+  name: string;
+  start(): Promise<void>;
+  put(): Put;
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+/** Peak resident memory of a process, from /proc, in MiB. */
+function peakRssMiB(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+async function measure(side: Side): Promise<{ rows: LoadResult[]; rssMiB: number[] }> {
+  await side.start();
+  try {
+    const put = side.put();
+    await closedLoop(put, 16, WARMUP_SECONDS * 1000, VALUE_BYTES);
+    const rows: LoadResult[] = [];
+    for (const c of CLIENT_ROWS) rows.push(await closedLoop(put, c, ROW_SECONDS * 1000, VALUE_BYTES));
+    return { rows, rssMiB: side.pids().map(peakRssMiB) };
+  } finally {
+    await side.stop();
+  }
+}
+
+const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+export async function raftBench(): Promise<void> {
+  console.log(`raft benchmark: 3 members on 127.0.0.1, fsync on, ${VALUE_BYTES}-byte values, ${ROW_SECONDS}s per row, closed-loop clients`);
+  console.log('peer: etcd 3.4 (Debian etcd-server), Node client etcd3 spreading over all 3 endpoints;');
+  console.log('tswarm: 3 tswarmd managers (static raft group, --debug-api KV), gRPC client spreading over all 3;');
+  console.log('each put is one store transaction = one Raft entry. Both sides run in turn on the same 2 cores.\n');
+  const etcd = await measure(new EtcdClusterSide());
+  const ours = await measure(new TswarmSide());
+  console.log('clients | etcd writes/s  p50 ms  p99 ms | tswarm writes/s  p50 ms  p99 ms | throughput ratio  p99 ratio | driver CPU etcd/tswarm');
+  for (let i = 0; i < CLIENT_ROWS.length; i++) {
+    const e = etcd.rows[i]!;
+    const t = ours.rows[i]!;
+    console.log(`${String(e.clients).padStart(7)} | ${f(e.writesPerSec).padStart(13)} ${f(e.p50Ms, 2).padStart(7)} ${f(e.p99Ms, 2).padStart(7)} | ${f(t.writesPerSec).padStart(15)} ${f(t.p50Ms, 2).padStart(7)} ${f(t.p99Ms, 2).padStart(7)} | ${f(t.writesPerSec / e.writesPerSec, 2).padStart(15)}x ${f(t.p99Ms / e.p99Ms, 2).padStart(9)}x | ${f(e.driverCpuCores, 2)} / ${f(t.driverCpuCores, 2)} cores`);
+  }
+  console.log(`peak RSS per member MiB: etcd ${etcd.rssMiB.map((r) => f(r)).join('/')}, tswarmd ${ours.rssMiB.map((r) => f(r)).join('/')}`);
+  const last = CLIENT_ROWS.length - 1;
+  console.log(`raft 256-client throughput ratio tswarm/etcd: ${f(ours.rows[last]!.writesPerSec / etcd.rows[last]!.writesPerSec, 2)}x`);
+}
+
+class EtcdClusterSide extends EtcdCluster implements Side {
+  name = 'etcd';
+}
+
+class TswarmSide extends TswarmCluster implements Side {
+  name = 'tswarm';
+}

@@ -1,0 +1,76 @@
+import { spawn, ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, openSync, closeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { DebugClient } from '@tswarm/api';
+import type { Put } from './load.js';
+
+const REPO = path.resolve(__dirname, '../../..');
+
+/**
+ * Three tswarmd managers on loopback forming a static Raft group (test-only flags),
+ * each serving the Debug KV API on TCP so the load reaches them like etcd's clients do.
+ * The WAL fsyncs as in production.
+ */
+export class TswarmCluster {
+  private procs: ChildProcess[] = [];
+  private dir = '';
+  private clients: DebugClient[] = [];
+
+  constructor(private readonly basePort = 24790) {}
+
+  async start(): Promise<void> {
+    this.dir = mkdtempSync(path.join(os.tmpdir(), 'bench-tswarm-'));
+    const ids = ['m1', 'm2', 'm3'];
+    const raftAddr = (i: number) => `127.0.0.1:${this.basePort + 100 + i}`;
+    const bootstrap = ids.map((id, i) => `${id}=${raftAddr(i)}`).join(',');
+    ids.forEach((id, i) => {
+      const log = openSync(path.join(this.dir, `${id}.log`), 'a');
+      this.procs.push(spawn(process.execPath, [
+        path.join(REPO, 'cmd/tswarmd/tswarmd.js'),
+        '--data-dir', path.join(this.dir, id), '--host', `tcp://127.0.0.1:${this.basePort + i}`, '--node-name', id,
+        '--raft-id', id, '--listen-addr', raftAddr(i), '--advertise-addr', raftAddr(i), '--raft-bootstrap', bootstrap,
+        '--debug-api', '--log-level', 'warn',
+      ], { stdio: ['ignore', log, log] }));
+      closeSync(log);
+      this.clients.push(new DebugClient(`127.0.0.1:${this.basePort + i}`, grpc.credentials.createInsecure()));
+    });
+    const deadline = Date.now() + 30_000;
+    const put = this.put();
+    for (;;) {
+      try {
+        await put('bench/ready', Buffer.from('1'));
+        return;
+      } catch (e) {
+        if (Date.now() > deadline) throw new Error(`tswarm managers did not become ready: ${(e as Error).message} (logs in ${this.dir})`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  /** Round-robin over the three members, as the etcd client spreads over its endpoints. */
+  put(): Put {
+    let next = 0;
+    return (key, value) => new Promise<void>((resolve, reject) => {
+      const c = this.clients[next++ % this.clients.length]!;
+      c.put({ key, value }, { deadline: Date.now() + 10_000 }, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  pids(): number[] {
+    return this.procs.map((p) => p.pid!).filter(Boolean);
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.clients) c.close();
+    this.clients = [];
+    await Promise.all(this.procs.map((p) => new Promise<void>((res) => {
+      if (p.exitCode !== null) return res();
+      p.once('exit', () => res());
+      p.kill('SIGTERM');
+    })));
+    this.procs = [];
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}

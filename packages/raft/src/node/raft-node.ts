@@ -1,0 +1,377 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '@tswarm/api';
+import { decodeConfChange, encodeConfChange } from '../core/confChange.js';
+import { MemoryStorage } from '../core/memoryStorage.js';
+import { RawNode } from '../core/rawNode.js';
+import type { ConfChange, Entry, Message, NodeId, Ready, Snapshot, StateType } from '../core/types.js';
+import type { Transport, TransportHandlers } from '../transport/transport.js';
+import { unwrap, wrap } from './envelope.js';
+import { decodeMemberContext, decodeNodeSnapshot, encodeMemberContext, encodeNodeSnapshot } from './snapshot-codec.js';
+import { ProposalWaiters, ReadWaiters } from './waiters.js';
+import { NotLeaderError, RaftTimeoutError, StoppedError } from './errors.js';
+import { RaftNodeOptions, withDefaults, Resolved } from './options.js';
+
+/** The replicated state machine the node loop feeds, in log order, on every member. */
+export interface StateMachine {
+  /** Applies one committed payload; must be deterministic. `index` is its Raft index. */
+  apply(index: number, data: Uint8Array): unknown;
+  /** A committed entry that carries no payload (leader no-op, membership change). */
+  advance?(index: number): void;
+  /** The applied state, for a snapshot at the last applied index. */
+  snapshot(): Uint8Array;
+  /** Replaces the whole state with a snapshot's (received from the leader or loaded at start). */
+  restore(data: Uint8Array, index: number): void;
+}
+
+export interface RaftStatus {
+  id: NodeId;
+  state: StateType;
+  leader: NodeId;
+  term: number;
+  commit: number;
+  applied: number;
+  members: Array<{ id: NodeId; address: string; voter: boolean }>;
+}
+
+/**
+ * The node loop: the one owner of a Raft core. It ticks the core, persists each Ready
+ * through NodeStorage, sends its messages through the Transport, applies committed
+ * entries to the StateMachine, and turns proposals and reads into promises.
+ * All work happens on the event loop in `processReady`, scheduled at most once per turn,
+ * so a burst of proposals becomes one Ready, one WAL write and one fsync (group commit).
+ */
+export class RaftNode {
+  private readonly o: Resolved;
+  private readonly mem = new MemoryStorage();
+  private raw!: RawNode;
+  private transport!: Transport;
+  private readonly members = new Map<NodeId, string>();
+  private readonly learners = new Set<NodeId>();
+  private readonly proposals: ProposalWaiters;
+  private readonly reads = new ReadWaiters();
+  private readonly pendingConf = new Map<string, Array<{ resolve(): void; reject(e: Error): void }>>();
+  private readonly leaderListeners = new Set<(leader: NodeId, isLeader: boolean) => void>();
+  private state: StateType = 'follower';
+  private leader: NodeId = '';
+  private applied = 0;
+  private snapshotIndex = 0;
+  private scheduled = false;
+  /** True from ready() to advance(); core calls made meanwhile wait in `deferred`. */
+  private inReady = false;
+  private deferred: Array<() => void> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly log: Logger;
+
+  constructor(opts: RaftNodeOptions) {
+    this.o = withDefaults(opts);
+    this.log = this.o.logger;
+    this.proposals = new ProposalWaiters(randomBytes(8).readBigUInt64BE());
+  }
+
+  /**
+   * Loads what storage recovered, bootstraps a brand-new group if there is nothing,
+   * and starts ticking. Bootstrap writes the initial members as committed conf-change
+   * entries (like etcd), so a restart rebuilds membership by replaying the log.
+   */
+  async start(): Promise<void> {
+    const { hardState, snapshot, entries } = this.o.recovered;
+    const fresh = !snapshot && entries.length === 0 && hardState.term === 0;
+    if (snapshot) {
+      this.mem.applySnapshot(snapshot);
+      this.restoreSnapshot(snapshot);
+    }
+    if (fresh && this.o.bootstrap) {
+      const boot = this.bootstrapEntries(this.o.bootstrap);
+      const hs = { term: 1, vote: '', commit: boot.length };
+      await this.o.storage.save(hs, boot, true);
+      this.mem.append(boot);
+      this.mem.setHardState(hs);
+    } else {
+      this.mem.setHardState(hardState);
+      if (entries.length) this.mem.append(entries);
+    }
+    this.raw = new RawNode({
+      id: this.o.id,
+      electionTick: this.o.electionTicks,
+      heartbeatTick: this.o.heartbeatTicks,
+      storage: this.mem,
+      applied: this.applied,
+      maxSizePerMsgBytes: this.o.maxSizePerMsgBytes,
+      maxInflightMsgs: this.o.maxInflightMsgs,
+      maxUncommittedEntriesBytes: this.o.maxUncommittedEntriesBytes,
+      checkQuorum: true,
+      preVote: true,
+      rng: this.o.rng,
+      logger: { debug: (m) => this.log.debug(m), info: (m) => this.log.info(m), warn: (m) => this.log.warn(m) },
+    });
+    this.transport = this.o.transport(this.handlers());
+    for (const [id, addr] of this.members) if (id !== this.o.id) this.transport.addPeer(id, addr);
+    this.timer = setInterval(() => this.tick(), this.o.tickMs);
+    this.schedule();
+  }
+
+  /** Replicates `data`; resolves with its index once it is committed and applied here. */
+  propose(data: Uint8Array): Promise<number> {
+    if (this.stopped) return Promise.reject(new StoppedError());
+    const { id, promise } = this.proposals.add(this.o.nowMs() + this.o.proposalTimeoutMs);
+    this.withCore(() => {
+      try {
+        this.raw.propose(wrap(id, data));
+      } catch (e) {
+        this.proposals.fail(id, this.leader ? (e as Error) : new NotLeaderError(this.leader, this.members.get(this.leader)));
+      }
+    });
+    return promise;
+  }
+
+  /** Resolves with an index once everything committed before the call is applied here (ReadIndex). */
+  readIndex(): Promise<number> {
+    if (this.stopped) return Promise.reject(new StoppedError());
+    const p = this.reads.add(this.o.nowMs() + this.o.proposalTimeoutMs);
+    this.schedule();
+    return p;
+  }
+
+  /** Adds a member (as a learner first when `learner`), resolving once the change is applied. */
+  addMember(id: NodeId, address: string, learner: boolean): Promise<void> {
+    return this.changeMembers({ type: learner ? 'addLearner' : 'addNode', nodeId: id, context: encodeMemberContext(address) });
+  }
+
+  removeMember(id: NodeId): Promise<void> {
+    return this.changeMembers({ type: 'removeNode', nodeId: id });
+  }
+
+  transferLeadership(to: NodeId): void {
+    this.withCore(() => this.raw.transferLeadership(to));
+  }
+
+  onLeaderChange(listener: (leader: NodeId, isLeader: boolean) => void): () => void {
+    this.leaderListeners.add(listener);
+    return () => this.leaderListeners.delete(listener);
+  }
+
+  isLeader(): boolean {
+    return this.state === 'leader';
+  }
+
+  leaderAddress(): { id: NodeId; address: string | undefined } {
+    return { id: this.leader, address: this.members.get(this.leader) };
+  }
+
+  status(): RaftStatus {
+    const hs = this.raw.status().hardState;
+    return {
+      id: this.o.id, state: this.state, leader: this.leader, term: hs.term, commit: hs.commit, applied: this.applied,
+      members: [...this.members].map(([id, address]) => ({ id, address, voter: !this.learners.has(id) })),
+    };
+  }
+
+  /** Stops ticking and the transport; pending proposals and reads fail with StoppedError. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.transport?.close();
+    this.proposals.failAll(new StoppedError());
+    this.reads.failAll(new StoppedError());
+    void this.o.storage.close().catch(() => {});
+  }
+
+  private handlers(): TransportHandlers {
+    return {
+      onMessage: (m: Message) => this.step(m),
+      onUnreachable: (peer) => this.withCore(() => this.raw.reportUnreachable(peer)),
+      onSnapshotStatus: (peer, ok) => this.withCore(() => this.raw.reportSnapshot(peer, ok)),
+    };
+  }
+
+  private step(m: Message): void {
+    this.withCore(() => {
+      try {
+        this.raw.step(m);
+      } catch (e) {
+        this.log.debug('raft: message not stepped', { type: m.type, from: m.from, error: (e as Error).message });
+      }
+    });
+  }
+
+  /**
+   * Runs `op` on the core now, or — while a Ready is being persisted — right after
+   * advance(), so the core never changes between ready() and advance().
+   */
+  private withCore(op: () => void): void {
+    if (this.stopped) return;
+    if (this.inReady) this.deferred.push(op);
+    else op();
+    this.schedule();
+  }
+
+  private tick(): void {
+    this.withCore(() => this.raw.tick());
+    const now = this.o.nowMs();
+    this.proposals.expire(now, () => new RaftTimeoutError('proposal'));
+    this.reads.expire(now, () => new RaftTimeoutError('read'));
+    this.schedule();
+  }
+
+  private changeMembers(cc: ConfChange): Promise<void> {
+    if (this.stopped) return Promise.reject(new StoppedError());
+    return new Promise((resolve, reject) => {
+      this.withCore(() => {
+        try {
+          this.raw.proposeConfChange(cc);
+        } catch (e) {
+          reject(e as Error);
+          return;
+        }
+        const key = `${cc.type}:${cc.nodeId}`;
+        this.pendingConf.set(key, [...(this.pendingConf.get(key) ?? []), { resolve, reject }]);
+      });
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inReady || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.processReady();
+    });
+  }
+
+  /**
+   * One Ready at a time: persist, send, apply, advance. While the write is in flight,
+   * new proposals and messages wait in `deferred`, so the next Ready carries all of
+   * them in one write and one fsync (group commit).
+   */
+  private async processReady(): Promise<void> {
+    if (this.stopped || this.inReady) return;
+    this.inReady = true;
+    try {
+      for (;;) {
+        const ctx = this.reads.takeRequest();
+        if (ctx) this.raw.readIndex(ctx);
+        if (!this.raw.hasReady()) break;
+        const rd = this.raw.ready();
+        await this.handleReady(rd);
+        if (this.stopped) return;
+        this.raw.advance(rd);
+        const ops = this.deferred;
+        this.deferred = [];
+        for (const op of ops) op();
+      }
+      await this.maybeSnapshot();
+    } catch (e) {
+      this.log.error('raft: storage failed; stopping this raft member (restart tswarmd to recover from disk)', { error: (e as Error).message });
+      this.stop();
+    } finally {
+      this.inReady = false;
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (rd.softState) this.leaderChanged(rd.softState.lead, rd.softState.state);
+    const writes: Array<Promise<void>> = [];
+    if (rd.snapshot) writes.push(this.o.storage.saveSnapshot(rd.snapshot));
+    writes.push(this.o.storage.save(rd.hardState, rd.entries, rd.mustSync));
+    // Raft thesis §10.2.1: the leader may send appends while its own write is in flight;
+    // everyone else acknowledges (votes, append responses) only what is durable.
+    const leaderSendsEarly = this.state === 'leader';
+    if (leaderSendsEarly && rd.messages.length) this.transport.send(rd.messages);
+    await Promise.all(writes);
+    if (rd.snapshot) {
+      this.mem.applySnapshot(rd.snapshot);
+      this.restoreSnapshot(rd.snapshot);
+      this.log.info('raft: installed a snapshot from the leader', { index: rd.snapshot.metadata.index, term: rd.snapshot.metadata.term });
+    }
+    if (rd.entries.length) this.mem.append(rd.entries);
+    if (rd.hardState) this.mem.setHardState(rd.hardState);
+    if (!leaderSendsEarly && rd.messages.length) this.transport.send(rd.messages);
+    for (const rs of rd.readStates) this.reads.readState(rs.requestCtx, rs.index);
+    for (const e of rd.committedEntries) this.applyEntry(e);
+    this.reads.applied(this.applied);
+  }
+
+  private applyEntry(e: Entry): void {
+    if (e.type === 'confChange') {
+      this.applyConfChange(decodeConfChange(e.data));
+    } else if (e.data.length > 0) {
+      const env = unwrap(e.data);
+      this.o.stateMachine.apply(e.index, env ? env.payload : e.data);
+      if (env) this.proposals.applied(env.id, e.index);
+      this.applied = e.index;
+      return;
+    }
+    this.o.stateMachine.advance?.(e.index);
+    this.applied = e.index;
+  }
+
+  private applyConfChange(cc: ConfChange): void {
+    const cs = this.raw.applyConfChange(cc);
+    this.learners.clear();
+    for (const l of cs.learners) this.learners.add(l);
+    if (cc.type === 'removeNode') {
+      this.members.delete(cc.nodeId);
+      this.transport.removePeer(cc.nodeId);
+    } else {
+      const address = decodeMemberContext(cc.context) ?? this.members.get(cc.nodeId);
+      if (address !== undefined) {
+        this.members.set(cc.nodeId, address);
+        if (cc.nodeId !== this.o.id) this.transport.addPeer(cc.nodeId, address);
+      }
+    }
+    const key = `${cc.type}:${cc.nodeId}`;
+    for (const w of this.pendingConf.get(key) ?? []) w.resolve();
+    this.pendingConf.delete(key);
+    this.log.info('raft membership changed', { change: cc.type, node: cc.nodeId, voters: cs.voters.join(','), learners: cs.learners.join(',') });
+    if (cc.type === 'removeNode' && cc.nodeId === this.o.id) {
+      this.log.warn('this node was removed from the raft group; stopping raft');
+      this.stop();
+    }
+  }
+
+  private leaderChanged(lead: NodeId, state: StateType): void {
+    const changed = lead !== this.leader || state !== this.state;
+    const wasLeader = this.state === 'leader';
+    this.leader = lead;
+    this.state = state;
+    if (!changed) return;
+    if (wasLeader !== (state === 'leader')) this.reads.retryInFlight();
+    this.log.info('raft leadership', { leader: lead || 'none', state });
+    for (const l of this.leaderListeners) l(lead, state === 'leader');
+  }
+
+  private restoreSnapshot(s: Snapshot): void {
+    const { members, app } = decodeNodeSnapshot(s.data);
+    this.members.clear();
+    for (const [id, addr] of members) this.members.set(id, addr);
+    this.learners.clear();
+    for (const l of s.metadata.confState.learners) this.learners.add(l);
+    this.o.stateMachine.restore(app, s.metadata.index);
+    this.applied = s.metadata.index;
+    this.snapshotIndex = s.metadata.index;
+    if (this.transport) for (const [id, addr] of members) if (id !== this.o.id) this.transport.addPeer(id, addr);
+  }
+
+  /** Every `snapshotInterval` applied entries: snapshot, persist, and compact the log. */
+  private async maybeSnapshot(): Promise<void> {
+    if (this.applied - this.snapshotIndex < this.o.snapshotInterval) return;
+    const cs = { voters: [...this.members.keys()].filter((m) => !this.learners.has(m)), learners: [...this.learners] };
+    const snap = this.mem.createSnapshot(this.applied, cs, encodeNodeSnapshot(this.members, this.o.stateMachine.snapshot()));
+    this.snapshotIndex = this.applied;
+    await this.o.storage.saveSnapshot(snap);
+    const compactTo = this.applied - this.o.keepEntriesAfterSnapshot;
+    if (compactTo > this.mem.firstIndex()) {
+      this.mem.compact(compactTo);
+      await this.o.storage.releaseTo(Math.min(compactTo, snap.metadata.index));
+    }
+  }
+
+  private bootstrapEntries(members: Record<NodeId, string>): Entry[] {
+    return Object.entries(members).map(([id, address], i) => ({
+      term: 1, index: i + 1, type: 'confChange' as const,
+      data: encodeConfChange({ type: 'addNode', nodeId: id, context: encodeMemberContext(address) }),
+    }));
+  }
+}
