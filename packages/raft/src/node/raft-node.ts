@@ -257,9 +257,7 @@ export class RaftNode {
         await this.handleReady(rd);
         if (this.stopped) return;
         this.raw.advance(rd);
-        const ops = this.deferred;
-        this.deferred = [];
-        for (const op of ops) op();
+        this.runDeferred();
       }
       await this.maybeSnapshot();
     } catch (e) {
@@ -268,6 +266,18 @@ export class RaftNode {
     } finally {
       this.inReady = false;
     }
+    // Callers resumed by this round's applies (promise continuations) may have queued
+    // work after the loop's last check; run it now rather than at the next tick.
+    if (this.deferred.length > 0) {
+      this.runDeferred();
+      this.schedule();
+    }
+  }
+
+  private runDeferred(): void {
+    const ops = this.deferred;
+    this.deferred = [];
+    for (const op of ops) op();
   }
 
   private async handleReady(rd: Ready): Promise<void> {
