@@ -1,0 +1,30 @@
+import { Cluster, Network, Node, Service, Task } from '@tswarm/api';
+import { Codec, defineTable } from '@tswarm/store';
+
+/** A protobuf message type as ts-proto generates it, used as a store codec. */
+function protoCodec<T>(m: { encode(o: T): { finish(): Uint8Array }; decode(b: Uint8Array): T }): Codec<T> {
+  return { encode: (o) => m.encode(o).finish(), decode: (b) => m.decode(b) };
+}
+
+/**
+ * The cluster's tables. Names are unique case-insensitively (Swarm lower-cases them),
+ * enforced by unique indexes at apply time on every replica.
+ */
+export const nodesTable = defineTable<Node>('nodes', protoCodec(Node))
+  .index('byHostname', (n) => n.description?.hostname.toLowerCase() || undefined);
+
+export const servicesTable = defineTable<Service>('services', protoCodec(Service))
+  .index('byName', (s) => s.spec?.name.toLowerCase() || undefined, { unique: true });
+
+export const tasksTable = defineTable<Task>('tasks', protoCodec(Task))
+  .index('byService', (t) => t.serviceId || undefined)
+  .index('byNode', (t) => t.nodeId || undefined)
+  .index('bySlot', (t) => (t.serviceId ? `${t.serviceId}/${t.slot}/${t.slot === 0 ? t.nodeId : ''}` : undefined));
+
+export const networksTable = defineTable<Network>('networks', protoCodec(Network))
+  .index('byName', (n) => n.spec?.name.toLowerCase() || undefined, { unique: true });
+
+/** Exactly one object, keyed by the cluster ID: CA, join tokens and cluster-wide settings. */
+export const clusterTable = defineTable<Cluster>('cluster', protoCodec(Cluster));
+
+export const CLUSTER_TABLES = [nodesTable, servicesTable, tasksTable, networksTable, clusterTable] as const;
