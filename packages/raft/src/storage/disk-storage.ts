@@ -1,0 +1,284 @@
+// DiskRaftStorage: RaftStorage on a data directory.
+//
+//   <dir>/wal/<seq>-<firstIndex>.wal   the write-ahead log (wal.ts)
+//   <dir>/snap/<term>-<index>.snap     snapshots (snap-file.ts)
+//
+// Concurrency: a single-owner async queue. Calls are encoded on the caller's
+// turn (so buffers may be reused at once) and queued; one worker runs them in
+// order. Consecutive saves queued while the disk is busy go out as ONE
+// write and ONE sync (group commit), so the sync rate stays at the disk's
+// and throughput grows with load. The disk calls run on libuv's pool, so
+// the node loop keeps stepping messages meanwhile (see fs-shim.ts).
+
+import * as path from 'node:path';
+import type { Entry, HardState, Snapshot } from '../core/types.js';
+import { type SnapshotRef, encodeBatch, encodeMarker } from './codec.js';
+import { type FsLike, errorCode, fsyncDir, nodeFs } from './fs-shim.js';
+import {
+  type RaftStorage,
+  type RecoveredState,
+  SNAPSHOTS_KEPT,
+  StorageClosedError,
+  StorageRecoveryError,
+  type StorageStats,
+  StorageWriteError,
+} from './raft-storage.js';
+import { type SnapshotSource, recoverState } from './recovery.js';
+import { LogReplay } from './replay.js';
+import { encodeSnapshot, listSnapFiles, readSnapFile, removeTmpFiles, snapFileName, writeSnapFile } from './snap-file.js';
+import { SegmentedWal, type WalOptions, type WrittenMeta, readWal } from './wal.js';
+import { checkEntries, lastIndexOf } from './validate.js';
+
+/** Saves grouped into one write: Linux's IOV_MAX, the most buffers one writev takes. */
+const MAX_GROUP_WRITES = 1024;
+
+export interface DiskStorageOptions extends WalOptions {
+  /** File system calls; node:fs by default. Tests inject counters or faults. */
+  fs?: FsLike;
+}
+
+/**
+ * Opens (creating if needed) the storage in dir and recovers its state.
+ * Throws WalCorruptionError or StorageRecoveryError when the directory is
+ * damaged; a torn final record is cut off and reported in state.warnings.
+ */
+export async function openDiskStorage(
+  dir: string,
+  options: DiskStorageOptions = {},
+): Promise<{ storage: DiskRaftStorage; state: RecoveredState }> {
+  const f = options.fs ?? nodeFs;
+  const walDir = path.join(dir, 'wal');
+  const snapDir = path.join(dir, 'snap');
+  try {
+    f.mkdirSync(walDir, { recursive: true });
+    f.mkdirSync(snapDir, { recursive: true });
+    // Directories just created must survive a crash too, or the log with them.
+    fsyncDir(f, dir);
+    fsyncDir(f, path.dirname(path.resolve(dir)));
+  } catch (err) {
+    throw new StorageRecoveryError(
+      `raft storage: cannot use the data directory ${dir} (${errorCode(err)}): ${(err as Error).message}; ` +
+        'check that it exists, is writable by this user, and that the disk is not full',
+    );
+  }
+  const warnings: string[] = [];
+  for (const name of removeTmpFiles(f, walDir)) warnings.push(`wal: removed ${name}, left by an interrupted segment creation`);
+  for (const name of removeTmpFiles(f, snapDir)) warnings.push(`snap: removed ${name}, left by an interrupted snapshot save`);
+
+  const read = readWal(f, walDir);
+  const snapFiles = listSnapFiles(f, snapDir);
+  if (!read.replay && snapFiles.length > 0) {
+    throw new StorageRecoveryError(
+      `raft storage: ${walDir} holds no log segments but ${snapDir} holds snapshots; the data directory is damaged — ` +
+        'restore it from a backup or remove this manager and rejoin',
+    );
+  }
+  const source: SnapshotSource = {
+    list: () => snapFiles,
+    load: (ref) => readSnapFile(f, snapDir, snapFiles.find((s) => s.index === ref.index && s.term === ref.term)!),
+    describe: (ref) => snapFileName(ref),
+  };
+  const { state, unrecorded } = recoverState(read.replay?.replay ?? new LogReplay(), source, warnings, dir);
+  for (const ref of unrecorded) f.unlinkSync(path.join(snapDir, snapFileName(ref)));
+  const { wal, torn } = SegmentedWal.resume(f, walDir, read, options);
+  if (torn !== undefined) {
+    warnings.push(
+      `wal: cut off a torn record at ${wal.tailName} offset ${read.replay?.tailEnd} (${torn}): ` +
+        'a write that was not yet synced when the node stopped',
+    );
+  }
+  const storage = new DiskRaftStorage(f, snapDir, wal, state.snapshot?.metadata.index ?? 0, lastIndexOf(state));
+  return { storage, state };
+}
+
+type Op =
+  | { kind: 'write'; buf: Buffer; sync: boolean; meta: WrittenMeta }
+  | { kind: 'snapshot'; ref: SnapshotRef; file: Buffer }
+  | { kind: 'release'; index: number }
+  | { kind: 'close' };
+
+interface Queued {
+  op: Op;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export class DiskRaftStorage implements RaftStorage {
+  private readonly queue: Queued[] = [];
+  private running = false;
+  /** Set once a write or sync failed: every later call rejects with it. */
+  private failed: StorageWriteError | undefined;
+  private closing: Promise<void> | undefined;
+  private saves = 0;
+  private bytes = 0;
+
+  /** Use openDiskStorage(). */
+  constructor(
+    private readonly f: FsLike,
+    private readonly snapDir: string,
+    private readonly wal: SegmentedWal,
+    /** Invariant: the index of the newest durable snapshot (0 if none). */
+    private newestSnapshotIndex: number,
+    /** The log's last index as of the calls made so far (queued or not). */
+    private lastIndex: number,
+  ) {}
+
+  save(hardState: HardState | undefined, entries: readonly Entry[], mustSync: boolean): Promise<void> {
+    if (!hardState && entries.length === 0 && !mustSync) return Promise.resolve();
+    let buf: Buffer;
+    try {
+      checkEntries(entries, this.lastIndex);
+      buf = encodeBatch(hardState, entries);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.saves++;
+    if (entries.length > 0) this.lastIndex = entries[entries.length - 1].index;
+    const meta: WrittenMeta = {
+      lastIndex: entries.length > 0 ? entries[entries.length - 1].index : undefined,
+      hardState: hardState ? { ...hardState } : undefined,
+    };
+    return this.enqueue({ kind: 'write', buf, sync: mustSync, meta });
+  }
+
+  saveSnapshot(snapshot: Snapshot): Promise<void> {
+    const ref = { index: snapshot.metadata.index, term: snapshot.metadata.term };
+    this.lastIndex = Math.max(this.lastIndex, ref.index);
+    return this.enqueue({ kind: 'snapshot', ref, file: encodeSnapshot(snapshot) });
+  }
+
+  releaseTo(index: number): Promise<void> {
+    return this.enqueue({ kind: 'release', index });
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = this.failed ? Promise.resolve() : this.enqueue({ kind: 'close' }, true);
+    }
+    return this.closing;
+  }
+
+  stats(): StorageStats {
+    return { saves: this.saves, syncs: this.wal.syncs, writes: this.wal.writes, bytes: this.bytes, segmentsCut: this.wal.cuts };
+  }
+
+  /** Names of the log segments on disk, oldest first (for tests and diagnostics). */
+  segmentNames(): string[] {
+    return this.wal.segmentNames();
+  }
+
+  private enqueue(op: Op, closing = false): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (this.closing && !closing) return Promise.reject(new StorageClosedError());
+    return new Promise((resolve, reject) => {
+      this.queue.push({ op, resolve, reject });
+      if (!this.running) {
+        // Start on the next microtask, so every save issued in this turn of
+        // the event loop joins the first write.
+        this.running = true;
+        queueMicrotask(() => void this.run());
+      }
+    });
+  }
+
+  /** The single worker: drains the queue in order. */
+  private async run(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.takeBatch();
+      try {
+        await this.execute(batch.map((q) => q.op));
+        for (const q of batch) q.resolve();
+      } catch (err) {
+        if (err instanceof StorageWriteError) {
+          this.fail(err, batch);
+        } else {
+          // A caller error (e.g. releasing past the snapshot): only this call fails.
+          for (const q of batch) q.reject(err as Error);
+        }
+      }
+    }
+    this.running = false;
+  }
+
+  /** A run of consecutive writes (group commit), or one other operation. */
+  private takeBatch(): Queued[] {
+    if (this.queue[0].op.kind !== 'write') return this.queue.splice(0, 1);
+    let n = 1;
+    while (n < this.queue.length && n < MAX_GROUP_WRITES && this.queue[n].op.kind === 'write') n++;
+    return this.queue.splice(0, n);
+  }
+
+  private async execute(ops: Op[]): Promise<void> {
+    const op = ops[0];
+    switch (op.kind) {
+      case 'write':
+        return this.writeGroup(ops as Array<Extract<Op, { kind: 'write' }>>);
+      case 'snapshot':
+        return this.writeSnapshot(op.ref, op.file);
+      case 'release':
+        return this.release(op.index);
+      case 'close':
+        return this.wal.close();
+    }
+  }
+
+  private async writeGroup(ops: Array<Extract<Op, { kind: 'write' }>>): Promise<void> {
+    const meta: WrittenMeta = {};
+    let bytes = 0;
+    let sync = false;
+    for (const op of ops) {
+      bytes += op.buf.length;
+      sync ||= op.sync;
+      if (op.meta.lastIndex !== undefined) meta.lastIndex = op.meta.lastIndex;
+      if (op.meta.hardState) meta.hardState = op.meta.hardState;
+    }
+    await this.wal.append(
+      ops.map((o) => o.buf),
+      bytes,
+      sync,
+      meta,
+    );
+    this.bytes += bytes;
+  }
+
+  private async writeSnapshot(ref: SnapshotRef, file: Buffer): Promise<void> {
+    try {
+      await writeSnapFile(this.f, this.snapDir, snapFileName(ref), file);
+    } catch (err) {
+      throw new StorageWriteError(
+        `snap: saving ${snapFileName(ref)} in ${this.snapDir} failed (${errorCode(err)}); stop this node — ` +
+          'a restart recovers from what is on disk',
+        err,
+      );
+    }
+    // Only once the file is durable may the log point at it.
+    const marker = encodeMarker(ref);
+    await this.wal.append([marker], marker.length, true, { marker: ref });
+    this.bytes += marker.length;
+    this.newestSnapshotIndex = Math.max(this.newestSnapshotIndex, ref.index);
+  }
+
+  private async release(index: number): Promise<void> {
+    if (index > this.newestSnapshotIndex) {
+      throw new RangeError(
+        `raft storage: cannot release the log to ${index}: the newest saved snapshot is at ${this.newestSnapshotIndex}; ` +
+          'save a snapshot covering it first',
+      );
+    }
+    this.wal.release(index);
+    const old = listSnapFiles(this.f, this.snapDir).slice(SNAPSHOTS_KEPT);
+    try {
+      for (const s of old) this.f.unlinkSync(path.join(this.snapDir, s.name));
+      if (old.length > 0) fsyncDir(this.f, this.snapDir);
+    } catch (err) {
+      throw new StorageWriteError(`snap: removing old snapshots failed (${errorCode(err)}); stop this node`, err);
+    }
+  }
+
+  private fail(err: StorageWriteError, batch: Queued[]): void {
+    this.failed = err;
+    this.wal.closeFds();
+    for (const q of batch) q.reject(err);
+    for (const q of this.queue.splice(0)) q.reject(err);
+  }
+}

@@ -1,0 +1,325 @@
+// The write-ahead log on disk: numbered segment files under <dir>/wal/,
+//
+//   <seq>-<firstIndex>.wal   both as 16 hex digits, seq from 1,
+//
+// where firstIndex is one past the last log index when the segment was cut:
+// every live entry in earlier segments is below it, which is what
+// release() relies on. Each segment opens with a header record, then the
+// current hardState and newest snapshot marker (see codec.ts), so dropping
+// older segments never loses them.
+//
+// Not a queue: the caller (DiskRaftStorage) runs one operation at a time,
+// after readWal() and recovery succeeded (SegmentedWal.resume).
+
+import * as path from 'node:path';
+import type { HardState } from '../core/types.js';
+import { type SnapshotRef, encodeSegmentStart } from './codec.js';
+import { type FsLike, errorCode, fdatasyncAsync, fsyncAsync, fsyncDir, writevAll } from './fs-shim.js';
+import { StorageRecoveryError, StorageWriteError } from './raft-storage.js';
+import { type ReplayResult, type SegmentBytes, replaySegments } from './recovery.js';
+import { hex16 } from './snap-file.js';
+
+/**
+ * Segment size bound, as etcd's. Large enough that cuts (trim, fsync, create,
+ * rename, directory fsync: a few ms) come once per ~250k small entries;
+ * small enough that release frees space in useful steps and recovery reads
+ * bounded files. Each segment is preallocated to this size with ftruncate:
+ * appends then never change the file size, so a sync need not update the
+ * inode — measured ~40% more syncs/s than appending to a growing file.
+ */
+export const SEGMENT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * 'dsync': a batch that must be durable is written through a second file
+ * descriptor opened O_DSYNC — write and sync in one thread-pool round trip
+ * (measured ~35% more syncs/s than write + fdatasync). Used only when no
+ * unsynced bytes precede it in the segment, since O_DSYNC covers only the
+ * bytes of that write; otherwise, and always with 'fdatasync', the batch is
+ * written then fdatasync()ed.
+ */
+export type SyncMethod = 'dsync' | 'fdatasync';
+
+export interface WalOptions {
+  segmentBytes?: number;
+  syncMethod?: SyncMethod;
+}
+
+export interface Segment {
+  seq: number;
+  firstIndex: number;
+  name: string;
+}
+
+interface Tail {
+  seg: Segment;
+  fd: number;
+  /** The same file opened O_DSYNC, or -1. */
+  syncFd: number;
+  /** Where the next record goes. */
+  offset: number;
+  /** Offset after the start records; a tail holding only those is never cut. */
+  startEnd: number;
+  /** Bytes were written since the last sync. */
+  dirty: boolean;
+}
+
+/** What the log looks like to a segment header: updated after each append. */
+export interface WrittenMeta {
+  lastIndex?: number;
+  hardState?: HardState;
+  marker?: SnapshotRef;
+}
+
+const SEGMENT_NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/;
+
+export function segmentName(seq: number, firstIndex: number): string {
+  return `${hex16(seq)}-${hex16(firstIndex)}.wal`;
+}
+
+export class SegmentedWal {
+  /** Oldest first; the last one is the tail. */
+  private readonly segments: Segment[];
+  private tail: Tail;
+  private lastIndex: number;
+  private hardState: HardState | undefined;
+  private marker: SnapshotRef | undefined;
+  private readonly segmentBytes: number;
+  private readonly useDsync: boolean;
+  syncs = 0;
+  writes = 0;
+  cuts = 0;
+
+  private constructor(
+    private readonly f: FsLike,
+    private readonly dir: string,
+    segments: Segment[],
+    replay: ReplayResult | undefined,
+    opts: WalOptions,
+  ) {
+    this.segmentBytes = opts.segmentBytes ?? SEGMENT_BYTES;
+    this.useDsync = (opts.syncMethod ?? 'dsync') === 'dsync' && typeof f.constants.O_DSYNC === 'number';
+    this.segments = segments;
+    const r = replay?.replay;
+    this.lastIndex = r ? r.lastIndex() : 0;
+    const hs = r?.hardState;
+    this.hardState = hs && (hs.term !== 0 || hs.vote !== '' || hs.commit !== 0) ? hs : undefined;
+    this.marker = r?.latestMarker();
+    if (segments.length === 0) {
+      this.tail = this.createSegment(1, 1);
+    } else {
+      this.tail = this.openTail(segments[segments.length - 1], replay?.tailEnd ?? 0);
+    }
+  }
+
+  /**
+   * Opens the log for appending after readWal() and a successful recovery:
+   * cuts off a torn tail (returning why, for the caller's warnings), or
+   * creates the first segment of an empty log.
+   */
+  static resume(f: FsLike, dir: string, read: WalContents, opts: WalOptions = {}): { wal: SegmentedWal; torn?: string } {
+    const wal = new SegmentedWal(f, dir, read.segments, read.replay, opts);
+    const torn = read.replay?.torn;
+    if (torn !== undefined) {
+      try {
+        wal.repairTail();
+      } catch (err) {
+        wal.closeFds();
+        throw writeError(`truncating the torn tail of ${wal.tailName}`, err);
+      }
+    }
+    return { wal, torn };
+  }
+
+  get tailName(): string {
+    return this.tail.seg.name;
+  }
+
+  segmentNames(): string[] {
+    return this.segments.map((s) => s.name);
+  }
+
+  /** Appends pre-encoded records; if sync, returns once they and all before are durable. */
+  async append(bufs: Buffer[], bytes: number, sync: boolean, meta: WrittenMeta): Promise<void> {
+    if (bytes === 0) {
+      // A bare barrier: nothing to write, make earlier writes durable.
+      if (sync && this.tail.dirty) await this.syncTail();
+      return;
+    }
+    if (this.tail.offset + bytes > this.segmentBytes && this.tail.offset > this.tail.startEnd) await this.cut();
+    const t = this.tail;
+    try {
+      this.writes++;
+      if (sync && !t.dirty && t.syncFd >= 0) {
+        await writevAll(this.f, t.syncFd, bufs, t.offset);
+        this.syncs++;
+      } else {
+        await writevAll(this.f, t.fd, bufs, t.offset);
+        if (sync) {
+          await fdatasyncAsync(this.f, t.fd);
+          this.syncs++;
+        }
+        t.dirty = !sync;
+      }
+    } catch (err) {
+      throw writeError(`writing ${t.seg.name}`, err);
+    }
+    t.offset += bytes;
+    if (meta.lastIndex !== undefined) this.lastIndex = meta.lastIndex;
+    if (meta.hardState) this.hardState = meta.hardState;
+    if (meta.marker) {
+      this.marker = meta.marker;
+      // A leader's snapshot past the log moves the log's end to it.
+      if (meta.marker.index > this.lastIndex) this.lastIndex = meta.marker.index;
+    }
+  }
+
+  /** Deletes segments whose live entries are all <= index. Returns their names. */
+  release(index: number): string[] {
+    const removed: string[] = [];
+    try {
+      while (this.segments.length > 1 && this.segments[1].firstIndex - 1 <= index) {
+        const seg = this.segments[0];
+        // Oldest first: a crash midway leaves a contiguous run of segments.
+        this.f.unlinkSync(path.join(this.dir, seg.name));
+        this.segments.shift();
+        removed.push(seg.name);
+      }
+      if (removed.length > 0) fsyncDir(this.f, this.dir);
+    } catch (err) {
+      throw writeError('removing old segments', err);
+    }
+    return removed;
+  }
+
+  /** Syncs what is unsynced and closes the files. */
+  async close(): Promise<void> {
+    try {
+      if (this.tail.dirty) await this.syncTail();
+    } finally {
+      this.closeFds();
+    }
+  }
+
+  private async syncTail(): Promise<void> {
+    try {
+      await fdatasyncAsync(this.f, this.tail.fd);
+    } catch (err) {
+      throw writeError(`syncing ${this.tail.seg.name}`, err);
+    }
+    this.syncs++;
+    this.tail.dirty = false;
+  }
+
+  /** Trims and syncs the tail, then starts the next segment. */
+  private async cut(): Promise<void> {
+    const old = this.tail;
+    try {
+      // Trimmed to its records and fully durable: only the newest segment
+      // may ever hold a torn record (see segment-reader.ts).
+      this.f.ftruncateSync(old.fd, old.offset);
+      await fsyncAsync(this.f, old.fd);
+      this.syncs++;
+      this.closeFds();
+      this.tail = this.createSegment(old.seg.seq + 1, this.lastIndex + 1);
+      this.cuts++;
+    } catch (err) {
+      throw writeError(`starting the segment after ${old.seg.name}`, err);
+    }
+  }
+
+  /** Creates a segment atomically (tmp, preallocate, start records, fsync, rename, dir fsync). */
+  private createSegment(seq: number, firstIndex: number): Tail {
+    const seg: Segment = { seq, firstIndex, name: segmentName(seq, firstIndex) };
+    const final = path.join(this.dir, seg.name);
+    const tmp = `${final}.tmp`;
+    const start = encodeSegmentStart(seg, this.hardState, this.marker);
+    const fd = this.f.openSync(tmp, 'w+', 0o600);
+    try {
+      this.f.ftruncateSync(fd, Math.max(this.segmentBytes, start.length));
+      this.f.writeSync(fd, start, 0, start.length, 0);
+      this.f.fsyncSync(fd);
+    } finally {
+      this.f.closeSync(fd);
+    }
+    this.f.renameSync(tmp, final);
+    fsyncDir(this.f, this.dir);
+    this.segments.push(seg);
+    const tail = this.openTail(seg, start.length);
+    tail.startEnd = start.length;
+    return tail;
+  }
+
+  private openTail(seg: Segment, offset: number): Tail {
+    const file = path.join(this.dir, seg.name);
+    const fd = this.f.openSync(file, 'r+');
+    const syncFd = this.useDsync ? this.f.openSync(file, this.f.constants.O_RDWR | this.f.constants.O_DSYNC) : -1;
+    return { seg, fd, syncFd, offset, startEnd: 0, dirty: false };
+  }
+
+  /** Closes the files without syncing (when giving up). */
+  closeFds(): void {
+    const t = this.tail;
+    if (t.fd >= 0) this.f.closeSync(t.fd);
+    if (t.syncFd >= 0) this.f.closeSync(t.syncFd);
+    t.fd = -1;
+    t.syncFd = -1;
+  }
+
+  /**
+   * Cuts a torn tail off the last segment: truncate to the last good record,
+   * re-extend with zeros to the preallocated size, fsync.
+   */
+  private repairTail(): void {
+    const t = this.tail;
+    this.f.ftruncateSync(t.fd, t.offset);
+    this.f.ftruncateSync(t.fd, Math.max(this.segmentBytes, t.offset));
+    this.f.fsyncSync(t.fd);
+  }
+}
+
+export interface WalContents {
+  segments: Segment[];
+  /** Absent for an empty log. */
+  replay?: ReplayResult;
+}
+
+/** Reads and replays the log in dir without changing anything. Throws WalCorruptionError / StorageRecoveryError. */
+export function readWal(f: FsLike, dir: string): WalContents {
+  const segments = listSegments(f, dir);
+  if (segments.length === 0) return { segments };
+  const bytes: SegmentBytes[] = segments.map((s) => ({
+    label: s.name,
+    seq: s.seq,
+    firstIndex: s.firstIndex,
+    buf: f.readFileSync(path.join(dir, s.name)),
+  }));
+  return { segments, replay: replaySegments(bytes) };
+}
+
+/** Segments in dir, ascending; refuses gaps. */
+function listSegments(f: FsLike, dir: string): Segment[] {
+  const segs: Segment[] = [];
+  for (const name of f.readdirSync(dir)) {
+    const m = SEGMENT_NAME.exec(name);
+    if (m) segs.push({ name, seq: parseInt(m[1], 16), firstIndex: parseInt(m[2], 16) });
+  }
+  segs.sort((a, b) => a.seq - b.seq);
+  for (let i = 1; i < segs.length; i++) {
+    if (segs[i].seq !== segs[i - 1].seq + 1) {
+      throw new StorageRecoveryError(
+        `wal: segment ${hex16(segs[i - 1].seq + 1)} is missing between ${segs[i - 1].name} and ${segs[i].name} ` +
+          `in ${dir}; the data directory is damaged — restore it from a backup or remove this manager and rejoin`,
+      );
+    }
+  }
+  return segs;
+}
+
+function writeError(what: string, err: unknown): StorageWriteError {
+  return new StorageWriteError(
+    `wal: ${what} failed (${errorCode(err)}); the log can no longer be trusted to be durable — ` +
+      'stop this node; a restart recovers from what is on disk' +
+      (errorCode(err) === 'ENOSPC' ? ' (free disk space first)' : ''),
+    err,
+  );
+}
