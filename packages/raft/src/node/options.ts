@@ -14,6 +14,8 @@ export interface RaftNodeOptions {
   transport: (handlers: TransportHandlers) => Transport;
   /** A brand-new group's voters and their addresses; ignored when storage holds state. */
   bootstrap?: Record<NodeId, string>;
+  /** Addresses to dial before membership is known from the log (a manager that is joining). */
+  peers?: Record<NodeId, string>;
   tickMs?: number;
   electionTicks?: number;
   heartbeatTicks?: number;
@@ -46,7 +48,7 @@ export const DEFAULT_MAX_INFLIGHT = 256;
 /** Proposals beyond 64 MiB uncommitted are dropped: quorum is likely lost, memory must not grow. */
 export const DEFAULT_MAX_UNCOMMITTED = 64 << 20;
 
-export type Resolved = Required<Omit<RaftNodeOptions, 'bootstrap'>> & { bootstrap?: Record<NodeId, string> };
+export type Resolved = Required<Omit<RaftNodeOptions, 'bootstrap' | 'peers'>> & { bootstrap?: Record<NodeId, string>; peers?: Record<NodeId, string> };
 
 export function withDefaults(o: RaftNodeOptions): Resolved {
   return {

@@ -106,6 +106,7 @@ export class RaftNode {
       logger: { debug: (m) => this.log.debug(m), info: (m) => this.log.info(m), warn: (m) => this.log.warn(m) },
     });
     this.transport = this.o.transport(this.handlers());
+    for (const [id, addr] of Object.entries(this.o.peers ?? {})) if (id !== this.o.id) this.transport.addPeer(id, addr);
     for (const [id, addr] of this.members) if (id !== this.o.id) this.transport.addPeer(id, addr);
     this.timer = setInterval(() => this.tick(), this.o.tickMs);
     this.schedule();
@@ -149,6 +150,16 @@ export class RaftNode {
   onLeaderChange(listener: (leader: NodeId, isLeader: boolean) => void): () => void {
     this.leaderListeners.add(listener);
     return () => this.leaderListeners.delete(listener);
+  }
+
+  /** Leader only: the highest log index known to be replicated on `id`, or undefined. */
+  matchIndex(id: NodeId): number | undefined {
+    return this.raw.status().progress?.[id]?.match;
+  }
+
+  /** The last index in this node's log. */
+  lastIndex(): number {
+    return this.raw.status().lastIndex;
   }
 
   isLeader(): boolean {

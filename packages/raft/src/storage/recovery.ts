@@ -114,8 +114,11 @@ function finish(
   warnings: string[],
   where: string,
 ): RecoveredState {
-  const hardState = replay.hardState;
   const base = snapshot?.metadata.index ?? 0;
+  // A snapshot holds only committed entries, but the hard state that raised commit to it
+  // may not have been synced when the process died (it rides in the same Ready, often
+  // with mustSync false). Commit is at least the snapshot's index.
+  const hardState = { ...replay.hardState, commit: Math.max(replay.hardState.commit, base) };
   const last = base + entries.length;
   if (hardState.commit > last) {
     throw new StorageRecoveryError(

@@ -149,9 +149,22 @@ describe('disk raft storage: snapshots', () => {
     await storage.releaseTo(100);
     await storage.close();
     const { storage: s2, state } = await open(dir);
-    assert.deepEqual(state.hardState, hs(5, 0, 'node-c'));
+    // Term and vote survive; commit is raised to the snapshot's index (see the next test).
+    assert.deepEqual(state.hardState, hs(5, 100, 'node-c'));
     assert.equal(state.snapshot?.metadata.index, 100);
     assert.equal(state.entries[0].index, 101);
+    await s2.close();
+  });
+
+  it('raises commit to a durable snapshot whose commit-raising hard state was never synced (sim seed 145)', async () => {
+    const { storage } = await open(dir);
+    await storage.save(hs(2, 25, 'node-a'), ents(1, 25, 2), true);
+    await storage.saveSnapshot(snap(40, 2)); // a leader's snapshot, durable at once
+    await storage.save(hs(2, 40, 'node-a'), [], false); // its commit, not synced: lost in a crash
+    await storage.close();
+    const { storage: s2, state } = await open(dir);
+    assert.equal(state.snapshot?.metadata.index, 40);
+    assert.ok(state.hardState.commit >= 40, `commit ${state.hardState.commit} is below the snapshot`);
     await s2.close();
   });
 
