@@ -6,21 +6,31 @@ import { AnyTable, Store } from '@tswarm/store';
 
 export interface RaftGroupOptions {
   id: NodeId;
-  /** Where the cluster port listens, e.g. 0.0.0.0:2377. */
+  /** Where the cluster port listens, e.g. 0.0.0.0:2377; ignored when `server` is given. */
   listenAddr: string;
   /** What the other members dial to reach this one, e.g. 192.168.1.10:2377. */
   advertiseAddr: string;
-  /** This member's Raft directory (WAL segments and snapshots). */
+  /** This member's Raft directory (WAL segments and snapshots) lives under it. */
   dataDir: string;
   /** Members of a brand-new group and their addresses; ignored when dataDir holds state. */
   bootstrap?: Record<NodeId, string>;
+  /** Addresses to dial before the log says who the members are (a joining manager). */
+  peers?: Record<NodeId, string>;
   tables: readonly AnyTable[];
   tickMs?: number;
   electionTicks?: number;
   snapshotInterval?: number;
+  /**
+   * The cluster-port server to register the Raft service on; its owner binds it. Without
+   * one, the group binds its own on `listenAddr` (the test-only static path).
+   */
+  server?: grpc.Server;
   /** mutual TLS in a cluster; insecure only for loopback tests and benchmarks. */
   serverCredentials?: grpc.ServerCredentials;
   clientCredentials?: grpc.ChannelCredentials;
+  channelOptions?: grpc.ChannelOptions;
+  /** Checks each incoming Raft call (a manager certificate) and returns the caller's node ID. */
+  authorize?: (call: grpc.ServerReadableStream<unknown, unknown>) => NodeId | undefined;
   logger: Logger;
 }
 
@@ -32,8 +42,7 @@ export class RaftGroup {
   private constructor(
     readonly node: RaftNode,
     readonly store: Store,
-    private readonly server: grpc.Server,
-    readonly boundPort: number,
+    private readonly ownServer: grpc.Server | undefined,
   ) {}
 
   static async start(o: RaftGroupOptions): Promise<RaftGroup> {
@@ -58,9 +67,12 @@ export class RaftGroup {
       transport: (handlers) => (transport = new GrpcTransport({
         id: o.id,
         credentials: o.clientCredentials ?? grpc.credentials.createInsecure(),
+        channelOptions: o.channelOptions,
         handlers,
+        authorize: o.authorize,
       })),
       bootstrap: o.bootstrap,
+      peers: o.peers,
       tickMs: o.tickMs,
       electionTicks: o.electionTicks,
       snapshotInterval: o.snapshotInterval,
@@ -69,18 +81,28 @@ export class RaftGroup {
       logger: o.logger.child('raft'),
     });
     await node.start();
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 << 20 });
-    server.addService(RaftService, transport!.service());
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(o.listenAddr, o.serverCredentials ?? grpc.ServerCredentials.createInsecure(), (err, p) =>
-        err ? reject(new Error(`cannot listen on ${o.listenAddr} for the cluster port: ${err.message}`)) : resolve(p)));
-    o.logger.info('raft member started', { id: o.id, listen: o.listenAddr, advertise: o.advertiseAddr });
-    return new RaftGroup(node, store, server, port);
+    let ownServer: grpc.Server | undefined;
+    if (o.server) {
+      o.server.addService(RaftService, transport!.service());
+    } else {
+      ownServer = new grpc.Server({ 'grpc.max_receive_message_length': 64 << 20 });
+      ownServer.addService(RaftService, transport!.service());
+      await bindServer(ownServer, o.listenAddr, o.serverCredentials ?? grpc.ServerCredentials.createInsecure());
+    }
+    o.logger.info('raft member started', { id: o.id, advertise: o.advertiseAddr });
+    return new RaftGroup(node, store, ownServer);
   }
 
   async stop(): Promise<void> {
     this.node.stop();
     this.store.close();
-    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    if (this.ownServer) await new Promise<void>((resolve) => this.ownServer!.tryShutdown(() => resolve()));
   }
+}
+
+/** Binds a gRPC server on the cluster port with a message that says which address failed. */
+export function bindServer(server: grpc.Server, addr: string, creds: grpc.ServerCredentials): Promise<number> {
+  return new Promise<number>((resolve, reject) =>
+    server.bindAsync(addr, creds, (err, port) =>
+      err ? reject(new Error(`cannot listen on ${addr} for the cluster port: ${err.message}`)) : resolve(port)));
 }

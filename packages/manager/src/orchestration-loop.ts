@@ -1,0 +1,213 @@
+import { Logger, Node, Service, Task, TaskState } from '@tswarm/api';
+import { Store, Watcher } from '@tswarm/store';
+import { Actions, planUpdate, reconcileGlobal, reconcileReplicated, rollbackService, UpdateProgress } from './orchestrator/index.js';
+import { schedule } from './scheduler/index.js';
+import { clusterTable, nodesTable, servicesTable, tasksTable } from './tables.js';
+import type { LeaderRole } from './manager.js';
+
+/**
+ * Changes are reconciled in passes; events arriving during a pass make one more pass.
+ * A pass reads one consistent view, so a burst of 90 task updates costs a few passes.
+ */
+const TASK_WRITE_BATCH = 200; // tasks per store transaction; the store splits beyond its own bound too
+/** Delayed restarts and rolling-update waits are checked at least this often. */
+const WAKE_CHECK_MS = 250;
+
+type TaskChange = { kind: 'create'; task: Task } | { kind: 'update'; id: string; mutate: (t: Task) => Task | undefined } | { kind: 'delete'; id: string };
+
+/**
+ * The leader's orchestration: replicated and global reconcilers, rolling updates and
+ * the scheduler, run over the store's current state whenever services, tasks or nodes
+ * change. Each write re-reads the task it changes inside its transaction and applies
+ * only its own change, so a concurrent status report from the dispatcher never turns
+ * into a lost update or a retry storm.
+ */
+export class OrchestrationLoop implements LeaderRole {
+  private watcher: Watcher | undefined;
+  private running = false;
+  private dirty = false;
+  private wakeAtMs = Infinity;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+  private readonly updates = new Map<string, UpdateProgress | undefined>();
+
+  constructor(private readonly d: { store: Store; nowMs(): number; newId(): string; logger: Logger }) {}
+
+  start(): void {
+    this.stopped = false;
+    this.watcher = this.d.store.watch({ tables: [servicesTable, tasksTable, nodesTable] });
+    void this.follow(this.watcher);
+    this.timer = setInterval(() => {
+      if (this.d.nowMs() >= this.wakeAtMs) this.kick();
+    }, WAKE_CHECK_MS);
+    this.kick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.watcher?.close();
+    this.watcher = undefined;
+    if (this.timer) clearInterval(this.timer);
+    this.updates.clear();
+  }
+
+  private async follow(w: Watcher): Promise<void> {
+    try {
+      for await (const _ev of w) this.kick();
+    } catch (e) {
+      if (!this.stopped) {
+        this.d.logger.warn('orchestrator watch ended; restarting it', { error: (e as Error).message });
+        this.watcher = this.d.store.watch({ tables: [servicesTable, tasksTable, nodesTable] });
+        void this.follow(this.watcher);
+        this.kick();
+      }
+    }
+  }
+
+  private kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.dirty = true;
+      return;
+    }
+    this.running = true;
+    setImmediate(() => void this.loop());
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      do {
+        this.dirty = false;
+        await this.pass();
+      } while (this.dirty && !this.stopped);
+    } catch (e) {
+      this.d.logger.warn('orchestration pass failed; retrying on the next change', { error: (e as Error).message });
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** One reconcile + schedule round over a consistent view of the store. */
+  private async pass(): Promise<void> {
+    const now = this.d.nowMs();
+    const { services, tasks, nodes, historyLimit } = this.d.store.view((tx) => ({
+      services: tx.list(servicesTable).map((r) => r.object),
+      tasks: tx.list(tasksTable).map((r) => r.object),
+      nodes: tx.list(nodesTable).map((r) => r.object),
+      historyLimit: Number(tx.list(clusterTable)[0]?.object.spec?.taskHistoryLimit ?? 5),
+    }));
+    const changes: TaskChange[] = [];
+    const serviceWrites: Array<(s: Service) => Service> = [];
+    this.wakeAtMs = Infinity;
+    const byService = groupBy(tasks, (t) => t.serviceId);
+    for (const s of services) {
+      const own = byService.get(s.id) ?? [];
+      const acts = s.spec?.mode?.$case === 'global'
+        ? reconcileGlobal(s, own, nodes, now, this.d.newId, { historyLimit })
+        : reconcileReplicated(s, own, nodes, now, this.d.newId, { historyLimit });
+      this.collect(acts, changes);
+      for (const d of acts.delayed) this.wakeAtMs = Math.min(this.wakeAtMs, d.notBeforeMs);
+      const step = planUpdate({ service: s, tasks: own, nodes, nowMs: now, progress: this.updates.get(s.id), newId: this.d.newId });
+      this.updates.set(s.id, step.progress);
+      for (const t of step.create) changes.push({ kind: 'create', task: t });
+      for (const t of step.update) changes.push({ kind: 'update', id: t.id, mutate: (cur) => ({ ...cur, desiredState: t.desiredState }) });
+      if (step.wakeAtMs !== undefined) this.wakeAtMs = Math.min(this.wakeAtMs, step.wakeAtMs);
+      if (step.rollback !== undefined) {
+        const message = step.rollback;
+        serviceWrites.push((cur) => (cur.id === s.id ? rollbackService(cur, now, message) : cur));
+      } else if (step.updateStatus) {
+        const st = step.updateStatus;
+        serviceWrites.push((cur) => (cur.id === s.id ? { ...cur, updateStatus: st } : cur));
+      }
+    }
+    // Tasks of removed services: stop them, and forget them once they stopped.
+    const live = new Set(services.map((s) => s.id));
+    for (const t of tasks) {
+      if (live.has(t.serviceId)) continue;
+      if (t.desiredState < TaskState.TASK_STATE_REMOVE) {
+        changes.push({ kind: 'update', id: t.id, mutate: (cur) => ({ ...cur, desiredState: TaskState.TASK_STATE_REMOVE }) });
+      } else if (!t.nodeId || (t.status?.state ?? 0) >= TaskState.TASK_STATE_COMPLETE || nodeGone(nodes, t.nodeId)) {
+        changes.push({ kind: 'delete', id: t.id });
+      }
+    }
+    this.placePending(tasks, nodes, changes, now);
+    await this.write(changes, serviceWrites);
+  }
+
+  private collect(a: Actions, out: TaskChange[]): void {
+    for (const t of a.create) out.push({ kind: 'create', task: t });
+    for (const t of a.update) out.push({ kind: 'update', id: t.id, mutate: (cur) => ({ ...cur, desiredState: t.desiredState }) });
+    for (const t of a.delete) out.push({ kind: 'delete', id: t.id });
+  }
+
+  /** Pending tasks (desired RUNNING, no node yet, or a global task's preset node) get a node or a reason. */
+  private placePending(tasks: Task[], nodes: Node[], out: TaskChange[], now: number): void {
+    const pending = tasks.filter((t) => t.status?.state === TaskState.TASK_STATE_PENDING && t.desiredState === TaskState.TASK_STATE_RUNNING);
+    if (pending.length === 0) return;
+    const result = schedule({ nodes, tasks, pending }, now);
+    for (const a of result.assignments) {
+      out.push({
+        kind: 'update', id: a.taskId,
+        mutate: (cur) => (cur.status?.state === TaskState.TASK_STATE_PENDING
+          ? { ...cur, nodeId: a.nodeId, status: { ...cur.status, state: TaskState.TASK_STATE_ASSIGNED, message: 'scheduler assigned task to node', timestampMs: now } }
+          : undefined),
+      });
+    }
+    for (const u of result.unschedulable) {
+      out.push({
+        kind: 'update', id: u.taskId,
+        mutate: (cur) => (cur.status?.state === TaskState.TASK_STATE_PENDING && cur.status.err !== u.message
+          ? { ...cur, status: { ...cur.status!, err: u.message, timestampMs: now } }
+          : undefined),
+      });
+    }
+  }
+
+  private async write(changes: TaskChange[], serviceWrites: Array<(s: Service) => Service>): Promise<void> {
+    if (changes.length === 0 && serviceWrites.length === 0) return;
+    const now = this.d.nowMs();
+    for (let i = 0; i < changes.length; i += TASK_WRITE_BATCH) {
+      const chunk = changes.slice(i, i + TASK_WRITE_BATCH);
+      await this.d.store.update((tx) => {
+        for (const c of chunk) {
+          if (c.kind === 'create') {
+            tx.create(tasksTable, c.task);
+            continue;
+          }
+          const row = tx.get(tasksTable, c.id);
+          if (!row) continue;
+          if (c.kind === 'delete') {
+            tx.delete(tasksTable, c.id, row.version);
+            continue;
+          }
+          const next = c.mutate(row.object);
+          if (next) tx.update(tasksTable, { ...next, meta: { version: 0, createdAtMs: now, ...next.meta, updatedAtMs: now } }, row.version);
+        }
+      });
+    }
+    if (serviceWrites.length) {
+      await this.d.store.update((tx) => {
+        for (const row of tx.list(servicesTable)) {
+          let s = row.object;
+          for (const w of serviceWrites) s = w(s);
+          if (s !== row.object) tx.update(servicesTable, s, row.version);
+        }
+      });
+    }
+  }
+}
+
+function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const i of items) {
+    const k = key(i);
+    const list = m.get(k);
+    if (list) list.push(i);
+    else m.set(k, [i]);
+  }
+  return m;
+}
+
+function nodeGone(nodes: Node[], id: string): boolean {
+  return !nodes.some((n) => n.id === id);
+}
