@@ -2,8 +2,11 @@ import os from 'node:os';
 import { mkdirSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import path from 'node:path';
-import { DaemonService, DebugService, Logger, streamLogger, TSWARM_VERSION } from '@tswarm/api';
-import { debugApi, debugKVTable, RaftGroup } from '@tswarm/manager';
+import { ControlService, DaemonService, DebugService, Logger, streamLogger, TSWARM_VERSION } from '@tswarm/api';
+import { ControlApiHandlers, debugApi, debugKVTable, RaftGroup } from '@tswarm/manager';
+import { agentStarter, describeNode, managerWiring } from './cluster-wiring.js';
+import { localControlService } from './control-service.js';
+import { SwarmNode } from './swarm-node.js';
 import { ConfigError, DaemonConfig, parseDaemonArgs } from './config.js';
 import { connectEngine, engineInfo } from './engine.js';
 import { hostFacts } from './host-info.js';
@@ -21,13 +24,24 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const docker = connectEngine(config.dockerHost);
   const server = new grpc.Server();
+  let control: ControlApiHandlers | undefined;
+  const swarm = new SwarmNode({
+    dataDir: config.dataDir,
+    nodeName: config.nodeName,
+    describe: () => describeNode(docker, config.nodeName),
+    addresses: () => hostFacts().addresses,
+    startAgent: agentStarter(docker, config.nodeName),
+    wireManager: managerWiring(log.child('manager'), (c) => (control = c)),
+    logger: log,
+  });
+  server.addService(ControlService, localControlService(swarm, () => (swarm.currentManager ? control : undefined)));
   server.addService(DaemonService, localApi({
     dataDir: config.dataDir,
     dockerHost: config.dockerHost,
     nodeName: config.nodeName,
     engineInfo: () => engineInfo(docker),
     hostFacts,
-    swarmInfo: () => ({ localNodeState: 'inactive', nodeId: '', nodeAddr: '', isManager: false, clusterId: '', error: '' }),
+    swarmInfo: () => swarm.info(),
   }));
   let group: RaftGroup | undefined;
   if (config.raft) {
@@ -43,12 +57,14 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     if (!group) throw new Error('--debug-api needs a manager (--raft-id)');
     server.addService(DebugService, debugApi(group.store, group.node));
   }
+  if (!config.raft) await swarm.resume();
   await bindLocal(server, config.host);
   log.info('tswarmd started', { version: TSWARM_VERSION, host: config.host.url, dataDir: config.dataDir, node: config.nodeName, pid: process.pid });
   return {
     config,
     stop: async () => {
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      await swarm.stopAll();
       await group?.stop();
     },
   };

@@ -1,3 +1,13 @@
-export { RaftGroup, RaftGroupOptions } from './raft-group.js';
+export { RaftGroup, RaftGroupOptions, bindServer } from './raft-group.js';
 export { debugApi, debugKVTable, DebugKV } from './debug-api.js';
 export * from './tables.js';
+export { Manager, ManagerOptions, LeaderRole } from './manager.js';
+export { nodeCAService, INVALID_TOKEN_MESSAGE } from './node-ca-service.js';
+export { raftMembershipService, CATCH_UP_SLACK_ENTRIES, CATCH_UP_TIMEOUT_MS } from './raft-membership-service.js';
+export { newObjectId } from './ids.js';
+export * from './cluster-init.js';
+export * from './dispatcher/index.js';
+export * from './scheduler/index.js';
+export * from './orchestrator/index.js';
+export * from './controlapi/index.js';
+export { OrchestrationLoop } from './orchestration-loop.js';
