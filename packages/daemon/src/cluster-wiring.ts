@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import Docker from 'dockerode';
 import { DispatcherService, Logger, NodeDescription } from '@tswarm/api';
 import { Agent } from '@tswarm/agent';
-import { clientCredentials, requireRole } from '@tswarm/ca';
+import * as grpc from '@grpc/grpc-js';
+import { clientCredentials, requireRole, StatusError } from '@tswarm/ca';
 import { DockerExecutor } from '@tswarm/executor-docker';
-import { controlApi, ControlApiHandlers, Dispatcher, Manager, newObjectId, OrchestrationLoop, systemTimers } from '@tswarm/manager';
+import { controlApi, ControlApiHandlers, Dispatcher, Manager, newObjectId, nodesTable, OrchestrationLoop, systemTimers } from '@tswarm/manager';
 import type { AgentStarter, ManagerWiring } from './swarm-node.js';
 
 /**
@@ -36,7 +37,15 @@ export function managerWiring(logger: Logger, onControl: (c: ControlApiHandlers 
       newSessionId: randomUUID,
       managers: () => node.status().members.map((x) => ({ nodeId: x.id, addr: x.address })),
       logger: logger.child('dispatcher'),
-      identify: (call) => requireRole(call as never, ['manager', 'worker'], { clusterId: m.o.clusterId }).nodeId,
+      // A removed node keeps a valid certificate until it expires; its missing node object
+      // is what tells us it left, so it is refused rather than re-created.
+      identify: (call) => {
+        const id = requireRole(call as never, ['manager', 'worker'], { clusterId: m.o.clusterId }).nodeId;
+        if (!store.view((tx) => tx.get(nodesTable, id))) {
+          throw new StatusError(grpc.status.PERMISSION_DENIED, `node ${id} was removed from the swarm; run 'tswarm swarm leave --force' on it and join again`);
+        }
+        return id;
+      },
       leaderAddr: () => node.leaderAddress().address,
     });
     m.addService(DispatcherService, dispatcher.service());
