@@ -23,7 +23,7 @@ describe('store: snapshots', () => {
     assert.equal(replica.version, 2);
     assert.deepEqual(replica.snapshot(), snap);
     replica.view((tx) => {
-      assert.deepEqual(tx.get(items, 'a'), { object: { id: 'a', name: 'alpha', value: 1 }, version: 1, createdIndex: 0 });
+      assert.deepEqual(tx.get(items, 'a'), { object: { id: 'a', name: 'alpha', value: 1 }, version: 1, createdIndex: 1 }); // createdIndex survives the snapshot
       assert.equal(tx.get(items, 'b'), undefined);
       assert.deepEqual(tx.find(tasks, 'byNode', 'n1').map((v) => v.object.id), ['t1']);
       assert.deepEqual(tx.find(items, 'byName', 'alpha').map((v) => v.object.id), ['a']);
