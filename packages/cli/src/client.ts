@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { DaemonClient, HostAddress, grpcTarget } from '@tswarm/api';
+import { ControlClient, DaemonClient, HostAddress, grpcTarget } from '@tswarm/api';
 import { CliError } from './errors.js';
 
 /** How long a plain request waits for the daemon before giving up. */
@@ -9,13 +9,16 @@ export const DEFAULT_DEADLINE_MS = 30_000;
 export interface Clients {
   host: HostAddress;
   daemon: DaemonClient;
+  control: ControlClient;
   close(): void;
 }
 
 export function connect(host: HostAddress): Clients {
   const target = grpcTarget(host);
   const daemon = new DaemonClient(target, grpc.credentials.createInsecure());
-  return { host, daemon, close: () => daemon.close() };
+  // Same target, and the daemon client's channel: one connection to the socket for both services.
+  const control = new ControlClient(target, grpc.credentials.createInsecure(), { channelOverride: daemon.getChannel() });
+  return { host, daemon, control, close: () => daemon.close() };
 }
 
 type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;

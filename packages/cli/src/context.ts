@@ -3,13 +3,32 @@ import { DEFAULT_HOST, HOST_ENV, HostAddress, parseHost } from '@tswarm/api';
 import { Clients, connect } from './client.js';
 import { usageError } from './errors.js';
 
+/** Where output goes, and what kind of screen it is (progress redraws only on a terminal). */
+export interface Io {
+  out(s: string): void;
+  err(s: string): void;
+  /** stdout is a terminal: progress is drawn and redrawn in place. Default false. */
+  isTTY?: boolean;
+  /** Terminal width; Docker draws progress bars only on terminals wider than 110. */
+  columns?: number;
+}
+
 /** The global options every command sees, and the lazily opened connection to the daemon. */
 export class Context {
   private opened: Clients | undefined;
+  readonly out: (s: string) => void;
+  readonly err: (s: string) => void;
+  readonly isTTY: boolean;
+  readonly columns: number;
 
-  constructor(readonly host: HostAddress, readonly debug: boolean, readonly out: (s: string) => void) {}
+  constructor(readonly host: HostAddress, readonly debug: boolean, io: Io) {
+    this.out = io.out;
+    this.err = io.err;
+    this.isTTY = io.isTTY ?? false;
+    this.columns = io.columns ?? 80;
+  }
 
-  static fromProgram(program: Command, out: (s: string) => void): Context {
+  static fromProgram(program: Command, io: Io): Context {
     const o = program.opts<{ host?: string; debug?: boolean; logLevel?: string }>();
     let host: HostAddress;
     try {
@@ -17,7 +36,7 @@ export class Context {
     } catch (e) {
       throw usageError((e as Error).message);
     }
-    return new Context(host, Boolean(o.debug) || o.logLevel === 'debug', out);
+    return new Context(host, Boolean(o.debug) || o.logLevel === 'debug', io);
   }
 
   clients(): Clients {

@@ -20,7 +20,8 @@ export function dockerHelp(cmd: Command, helper: Help): string {
   const table = (cs: Command[]) => cs.map((c) => `  ${c.name().padEnd(11)} ${c.description()}`);
   if (mgmt.length) out.push('Management Commands:', ...table(mgmt), '');
   if (leaves.length) out.push('Commands:', ...table(leaves), '');
-  const opts = helper.visibleOptions(cmd).filter((o) => o.long !== '--help');
+  // Sorted by long name, as pflag lists them (commander's own sort keys on the short flag).
+  const opts = helper.visibleOptions(cmd).filter((o) => o.long !== '--help').sort((a, b) => ((a.long ?? '') < (b.long ?? '') ? -1 : 1));
   if (opts.length && (isRoot || !subs.length)) {
     const rows = opts.map((o) => [flagColumn(o), optionDescription(o)] as const);
     const width = Math.max(...rows.map((r) => r[0].length));
@@ -42,15 +43,17 @@ function parentPath(cmd: Command): string {
 
 /** `-H, --host string` or `      --format string`, Go-style type names from `<string>`. */
 function flagColumn(o: Option): string {
-  const type = /<(\w+)(\.\.\.)?>|\[(\w+)\]/.exec(o.flags);
+  const type = /<([\w-]+)(\.\.\.)?>|\[([\w-]+)\]/.exec(o.flags);
   const typeName = type ? ` ${type[1] ?? type[3]}` : '';
   const short = o.short ? `${o.short}, ` : '    ';
   return `${short}${o.long ?? ''}${typeName}`;
 }
 
 function optionDescription(o: Option): string {
+  // A parsed default (5000 ms) prints as the user would type it ("5s") when the option says how.
+  const shown = o.defaultValueDescription ?? (typeof o.defaultValue === 'string' ? `"${o.defaultValue}"` : String(o.defaultValue));
   const dflt = o.defaultValue !== undefined && o.defaultValue !== false && !(Array.isArray(o.defaultValue) && o.defaultValue.length === 0)
-    ? ` (default ${typeof o.defaultValue === 'string' ? `"${o.defaultValue}"` : String(o.defaultValue)})`
+    ? ` (default ${shown})`
     : '';
   return `${o.description}${dflt}`;
 }

@@ -46,7 +46,7 @@ describe('tswarm CLI', () => {
     assert.equal(r.code, 0);
     assert.match(r.out, /^\nUsage:  tswarm \[OPTIONS\] COMMAND\n/);
     assert.match(r.out, /\nCommands:\n  info {8}Display system-wide information\n/);
-    assert.match(r.out, /\nGlobal Options:\n  -H, --host string /);
+    assert.match(r.out, /\nGlobal Options:\n  -D, --debug {14}Enable debug mode\n  -H, --host string /);
     assert.match(r.out, /Run 'tswarm COMMAND --help' for more information on a command\./);
   });
 

@@ -194,8 +194,8 @@ export class SwarmNode {
       const r = await unary<{ members: Array<{ id: string; addr: string }>; leaderAddr: string }>(
         new RaftMembershipClient(target, creds, NODE_CHANNEL_OPTIONS), 'join', { addr: advertiseAddr }, target, 90_000);
       if (!r.leaderAddr) {
-        this.d.logger.info('joined the raft group', { members: r.members.map((m) => m.id).join(',') });
-        void manager;
+        for (const m of r.members) manager.group.node.addPeerAddress(m.id, m.addr);
+        this.d.logger.info('joined the raft group as a learner; promoted once caught up', { members: r.members.map((m) => m.id).join(',') });
         return;
       }
       target = r.leaderAddr;

@@ -13,6 +13,24 @@ type Cb<T> = grpc.sendUnaryData<T>;
 const fail = (cb: Cb<never>, code: grpc.status, details: string) => cb({ code, details } as grpc.ServiceError);
 
 /**
+ * Promotes a learner to voter once it holds everything the leader had when it was added
+ * (within CATCH_UP_SLACK_ENTRIES of the log's end), so a new voter never weakens quorum
+ * by being behind. Gives up (the member stays a learner, and says so) after the timeout.
+ */
+async function promoteWhenCaughtUp(node: RaftNode, id: string, addr: string): Promise<void> {
+  const target = node.lastIndex();
+  const deadline = Date.now() + CATCH_UP_TIMEOUT_MS;
+  for (;;) {
+    if (!node.isLeader()) return; // the next leader's join retry or a new join handles it
+    const match = node.matchIndex(id) ?? 0;
+    if (match > 0 && match + CATCH_UP_SLACK_ENTRIES >= node.lastIndex() && match >= Math.min(target, node.lastIndex())) break;
+    if (Date.now() > deadline) return;
+    await new Promise((r) => setTimeout(r, CATCH_UP_POLL_MS));
+  }
+  await node.addMember(id, addr, false).catch(() => undefined);
+}
+
+/**
  * RaftMembership on the cluster port, for managers only. A joining manager is added as a
  * learner (it receives the log but does not vote), and promoted to voter only once it
  * has caught up, so adding it never leaves the group waiting on a member that is behind.
@@ -34,19 +52,11 @@ export function raftMembershipService(deps: { node: RaftNode; clusterId: string 
           return cb(null, { members: [], leaderAddr: leader.address });
         }
         const current = node.status().members.find((m) => m.id === id.nodeId);
-        if (current?.voter) return cb(null, members());
         if (!current) await node.addMember(id.nodeId, call.request.addr, true);
-        const deadline = Date.now() + CATCH_UP_TIMEOUT_MS;
-        for (;;) {
-          const match = node.matchIndex(id.nodeId) ?? 0;
-          if (match + CATCH_UP_SLACK_ENTRIES >= node.lastIndex()) break;
-          if (Date.now() > deadline) {
-            return fail(cb, grpc.status.DEADLINE_EXCEEDED, `manager ${id.nodeId} did not catch up with the raft log in time; check that ${call.request.addr} is reachable from the other managers`);
-          }
-          await new Promise((r) => setTimeout(r, CATCH_UP_POLL_MS));
-        }
-        await node.addMember(id.nodeId, call.request.addr, false);
+        // Answer at once with the members, so the learner can dial the leader back; it is
+        // promoted in the background once it has caught up.
         cb(null, members());
+        if (!current?.voter) void promoteWhenCaughtUp(node, id.nodeId, call.request.addr);
       })().catch((e: { code?: number; details?: string; message: string }) => fail(cb, e.code ?? grpc.status.UNAVAILABLE, e.details ?? e.message));
     },
     leave: (call, cb) => {

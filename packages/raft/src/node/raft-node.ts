@@ -152,6 +152,11 @@ export class RaftNode {
     return () => this.leaderListeners.delete(listener);
   }
 
+  /** Lets the transport reach `id` before the log names it (a joining manager learns the members). */
+  addPeerAddress(id: NodeId, address: string): void {
+    if (id !== this.o.id && !this.members.has(id)) this.transport.addPeer(id, address);
+  }
+
   /** Leader only: the highest log index known to be replicated on `id`, or undefined. */
   matchIndex(id: NodeId): number | undefined {
     return this.raw.status().progress?.[id]?.match;
@@ -262,7 +267,13 @@ export class RaftNode {
     try {
       for (;;) {
         const ctx = this.reads.takeRequest();
-        if (ctx) this.raw.readIndex(ctx);
+        if (ctx) {
+          try {
+            this.raw.readIndex(ctx);
+          } catch {
+            this.reads.failInFlight(new NotLeaderError(this.leader, this.members.get(this.leader)));
+          }
+        }
         if (!this.raw.hasReady()) break;
         const rd = this.raw.ready();
         await this.handleReady(rd);

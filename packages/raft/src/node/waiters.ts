@@ -118,6 +118,12 @@ export class ReadWaiters {
     this.ready = this.ready.filter((r) => r.waiters.length > 0);
   }
 
+  /** The core refused the in-flight request (no leader): its reads fail now, with `e`. */
+  failInFlight(e: Error): void {
+    for (const w of this.inFlight?.waiters ?? []) w.reject(e);
+    this.inFlight = undefined;
+  }
+
   /** A leadership change voids the in-flight request: it may never be answered. */
   retryInFlight(): void {
     if (!this.inFlight) return;
