@@ -27,7 +27,7 @@ describe('tswarm swarm', () => {
         "To add a manager to this swarm, run 'tswarm swarm join-token manager' and follow the instructions.",
         '',
       ].join('\n'));
-      assert.deepEqual(fake.only('init'), { advertiseAddr: '192.168.1.10', listenAddr: '0.0.0.0:2377', defaultAddrPool: ['10.20.0.0/16'], subnetSize: 24, dataPathPort: 7789, forceNewCluster: false });
+      assert.deepEqual(fake.only('init'), { advertiseAddr: '192.168.1.10', listenAddr: '0.0.0.0:2377', defaultAddrPool: ['10.20.0.0/16'], subnetSize: 24, dataPathPort: 7789, forceNewCluster: false, dispatcherHeartbeatMs: 5000 });
     }
   });
 

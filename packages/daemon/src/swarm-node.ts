@@ -89,6 +89,10 @@ export class SwarmNode {
   async init(req: InitRequest): Promise<InitResponse> {
     return this.exclusive(async () => {
       this.refuseIfMember();
+      if (req.forceNewCluster) throw new SwarmError(grpc.status.UNIMPLEMENTED, '--force-new-cluster is not supported yet: restore the managers\' data directories instead');
+      if (req.dispatcherHeartbeatMs && (req.dispatcherHeartbeatMs < 100 || req.dispatcherHeartbeatMs > 3_600_000)) {
+        throw new SwarmError(grpc.status.INVALID_ARGUMENT, `invalid --dispatcher-heartbeat ${req.dispatcherHeartbeatMs} ms: use between 100ms and 1h`);
+      }
       const advertiseAddr = this.advertiseAddress(req.advertiseAddr);
       const listenAddr = req.listenAddr || `0.0.0.0:${advertiseAddr.split(':')[1]}`;
       const clusterId = newObjectId();
@@ -104,6 +108,7 @@ export class SwarmNode {
       const cluster = await createCluster(manager.group.store, {
         clusterId, nodeId, rootCA: ca, advertiseAddr, description: await this.d.describe(),
         defaultAddrPool: req.defaultAddrPool, subnetSize: req.subnetSize, dataPathPort: req.dataPathPort, nowMs: Date.now(),
+        heartbeatPeriodMs: req.dispatcherHeartbeatMs || undefined,
       });
       await this.keys.save(tls);
       await saveSwarmState(this.d.dataDir, state);

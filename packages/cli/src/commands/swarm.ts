@@ -1,3 +1,4 @@
+import { parseDurationMs } from '../flags/duration.js';
 import { Command, Option } from 'commander';
 import { Cluster, NodeRole } from '@tswarm/api';
 import { call } from '../client.js';
@@ -55,17 +56,19 @@ export function initCommand(ctx: Ctx): Command {
   return new Command('init')
     .description('Initialize a swarm')
     .option('--advertise-addr <string>', 'Advertised address (format: "<ip|interface>[:port]")', flagParser('--advertise-addr', parseNodeAddr))
+    .addOption(new Option('--dispatcher-heartbeat <duration>', 'Dispatcher heartbeat period (ns|us|ms|s|m|h)').argParser(flagParser('--dispatcher-heartbeat', parseDurationMs)).default(5000, '5s'))
     .option('--data-path-port <uint32>', 'Port number to use for data path traffic (1024 - 49151). If no value is set or is set to 0, the default port (4789) is used.', flagParser('--data-path-port', parseDataPathPort))
     .option('--default-addr-pool <ipNetSlice>', 'default address pool in CIDR format', repeatable('--default-addr-pool', parseCidr), [])
     .addOption(new Option('--default-addr-pool-mask-length <uint32>', 'default address pool subnet mask length').argParser(flagParser('--default-addr-pool-mask-length', parseMaskLength)).default(24))
     .option('--force-new-cluster', 'Force create a new cluster from current state')
     .addOption(new Option('--listen-addr <node-addr>', 'Listen address (format: "<ip|interface>[:port]")').argParser(flagParser('--listen-addr', parseNodeAddr)).default('0.0.0.0:2377'))
-    .action(async (o: { advertiseAddr?: string; dataPathPort?: number; defaultAddrPool: string[]; defaultAddrPoolMaskLength: number; forceNewCluster?: boolean; listenAddr: string }) => {
+    .action(async (o: { advertiseAddr?: string; dataPathPort?: number; defaultAddrPool: string[]; defaultAddrPoolMaskLength: number; forceNewCluster?: boolean; listenAddr: string; dispatcherHeartbeat: number }) => {
       const c = ctx();
       const clients = c.clients();
       const res = await call(clients, clients.control.init, clients.control, {
         advertiseAddr: o.advertiseAddr ?? '', listenAddr: o.listenAddr, defaultAddrPool: o.defaultAddrPool,
         subnetSize: o.defaultAddrPoolMaskLength, dataPathPort: o.dataPathPort ?? 0, forceNewCluster: Boolean(o.forceNewCluster),
+        dispatcherHeartbeatMs: o.dispatcherHeartbeat,
       });
       c.out(`Swarm initialized: current node (${res.nodeId}) is now a manager.\n\n`);
       c.out(joinInstructions('worker', res.workerJoinToken, res.advertiseAddr));
