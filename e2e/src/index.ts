@@ -4,3 +4,4 @@ export { LabOptions, LabState, HostState, LAB_LABEL, DEFAULT_PREFIX, DEFAULT_SUB
 export { RunResult, RunOptions, pidAlive } from './proc.js';
 export { TeardownReport } from './teardown.js';
 export { listNetns, listRootLinks } from './netns.js';
+export * from './swarm.js';

@@ -1,4 +1,4 @@
-import { RestartCondition, Service, Task, TaskState, taskStateToJSON } from '@tswarm/api';
+import { RestartCondition, Service, Task, TaskSpec, TaskState, taskStateToJSON } from '@tswarm/api';
 import { enumWord, truncateId } from './table.js';
 
 /**
@@ -50,11 +50,16 @@ export function stateWord(s: TaskState): string {
   return enumWord(taskStateToJSON(s), 'TASK_STATE_');
 }
 
-/** Tasks of the service's current spec (version), when the cluster records versions at all. */
+/**
+ * Tasks of the service's current spec. Like the orchestrator, a task is out of date only
+ * when both its spec version and its task spec differ: `scale` bumps the version but leaves
+ * running tasks alone, and they count as converged.
+ */
 export function upToDate(service: Service, tasks: Task[]): Task[] {
   const ours = tasks.filter((t) => t.serviceId === service.id || t.serviceId === '');
   if (!service.specVersion || !ours.some((t) => t.specVersion)) return ours;
-  return ours.filter((t) => t.specVersion === service.specVersion);
+  const want = JSON.stringify(TaskSpec.toJSON(service.spec?.task ?? TaskSpec.fromPartial({})));
+  return ours.filter((t) => t.specVersion === service.specVersion || JSON.stringify(TaskSpec.toJSON(t.spec ?? TaskSpec.fromPartial({}))) === want);
 }
 
 /** Per slot (or node, for global services) the task that speaks for it: lowest desired state, then lowest observed. */
