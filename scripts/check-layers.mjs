@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PACKAGES, TOOLS, dirOf } from './packages.mjs';
 
 const all = { ...PACKAGES, ...TOOLS };
-const IMPORT = /(?:from\s+|import\s+|require\(\s*|import\(\s*)['"]@tswarm\/([a-z-]+)/g;
+const IMPORT = /(?:from\s+|import\s+|require\(\s*|import\(\s*)['"]@tswarm\/([a-z0-9-]+)/g;
 const problems = [];
 
 function* tsFiles(dir) {

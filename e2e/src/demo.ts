@@ -1,13 +1,22 @@
-// `npm run demo`, stage 1: a 3-host lab (prefix "tsw", so it never collides with the e2e tests'
-// "tswt" lab), `tswarm info` on every host, then directions. The lab stays up for exploring.
-// Later stages (init/join, services, overlay traffic) will extend this script.
+// `npm run demo`: a 3-host lab (prefix "tsw", so it never collides with the e2e tests' labs),
+// a swarm formed with the CLI (init on h1, h2 joins as a manager, h3 as a worker), a
+// 3-replica service spread over the hosts, and what a user would look at. The lab stays up.
+// The overlay scenario (networks, service names, routing mesh) extends this when it lands.
 import { Lab } from './lab.js';
+import { tswarmOk } from './swarm.js';
 
 const HOSTS = 3;
 const PREFIX = 'tsw';
 
 function banner(text: string): void {
   console.log(`\n=== ${text}`);
+}
+
+async function show(lab: Lab, host: string, ...args: string[]): Promise<string> {
+  banner(`${host}$ tswarm ${args.join(' ')}`);
+  const out = await tswarmOk(lab, host, ...args);
+  process.stdout.write(out);
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -17,17 +26,23 @@ async function main(): Promise<void> {
   console.log(`up in ${((Date.now() - t0) / 1000).toFixed(1)} s, underlay ${lab.state.subnet}`);
   for (const s of lab.status()) console.log(`  ${s.name}  ${s.address}  tswarmd pid ${s.pid}`);
 
-  for (const h of lab.hosts) {
-    banner(`${h.name}$ tswarm info`);
-    const r = await lab.tswarm(h.name, 'info');
-    process.stdout.write(r.stdout);
-    if (r.code !== 0) throw new Error(`tswarm info on ${h.name} failed: ${r.stderr.trim()}`);
-  }
+  await show(lab, 'h1', 'swarm', 'init');
+  const addr = `${lab.host('h1').address}:2377`;
+  const managerToken = (await tswarmOk(lab, 'h1', 'swarm', 'join-token', '-q', 'manager')).trim();
+  const workerToken = (await tswarmOk(lab, 'h1', 'swarm', 'join-token', '-q', 'worker')).trim();
+  await show(lab, 'h2', 'swarm', 'join', '--token', managerToken, addr);
+  await show(lab, 'h3', 'swarm', 'join', '--token', workerToken, addr);
+  await show(lab, 'h1', 'node', 'ls');
+  await show(lab, 'h1', 'service', 'create', '--name', 'web', '--replicas', '3', 'tswarm/busybox', 'httpd', '-f', '-p', '80');
+  await show(lab, 'h2', 'service', 'ls');
+  await show(lab, 'h2', 'service', 'ps', 'web');
+  await show(lab, 'h3', 'info');
 
-  banner('the lab stays up; explore it with');
+  banner('the cluster stays up; explore it with');
   console.log('  npm run lab -- status');
-  console.log('  npm run lab -- exec h1 -- tswarm info');
-  console.log(`  npm run lab -- exec h2 -- ping -c1 ${lab.host('h1').address}`);
+  console.log('  npm run lab -- exec h1 -- tswarm service scale web=6');
+  console.log('  npm run lab -- exec h2 -- tswarm node update --availability drain h3');
+  console.log('  npm run lab -- exec h1 -- tswarm service ps web');
   console.log('take it down with');
   console.log('  npm run lab -- down');
 }
