@@ -1,8 +1,10 @@
+import { convergeBench } from './converge.js';
 import { raftBench } from './raft.js';
 
 /** `npm run bench -- NAME`: each benchmark prints ratios against its peer, measured in the same run. */
 const BENCHES: Record<string, () => Promise<void>> = {
   raft: raftBench,
+  converge: convergeBench,
 };
 
 async function main(): Promise<void> {

@@ -54,7 +54,7 @@ export class TswarmCluster {
     let next = 0;
     return (key, value) => new Promise<void>((resolve, reject) => {
       const c = this.clients[next++ % this.clients.length]!;
-      c.put({ key, value }, { deadline: Date.now() + 10_000 }, (err) => (err ? reject(err) : resolve()));
+      c.put({ key, value }, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (err) => (err ? reject(err) : resolve()));
     });
   }
 
