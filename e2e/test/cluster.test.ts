@@ -55,6 +55,17 @@ describe('cluster: init, join and services on lab hosts', function () {
     assert.equal((await tswarmOk(lab, 'h1', 'service', 'ls', '-q')).trim(), '');
   });
 
+  it('streams a service\'s logs from the hosts that run it', async function () {
+    await tswarmOk(lab, 'h1', 'service', 'create', '--name', 'talker', '--replicas', '2', 'tswarm/busybox', 'sh', '-c', 'echo hello from $(hostname); sleep 3600');
+    const out = await until('both replicas logged', 20_000, async () => {
+      const r = await lab.tswarm('h1', 'service', 'logs', 'talker');
+      const lines = r.stdout.split('\n').filter((l) => l.includes('hello from'));
+      return r.code === 0 && lines.length === 2 ? lines : undefined;
+    });
+    for (const l of out) assert.match(l, /^talker\.[12]\.\w+@h\d +\| hello from /);
+    await tswarmOk(lab, 'h1', 'service', 'rm', 'talker');
+  });
+
   it('restarts a container killed behind its back', async function () {
     await tswarmOk(lab, 'h1', 'service', 'create', '--name', 'victim', '--replicas', '1', '--restart-delay', '0s', 'tswarm/busybox', 'httpd', '-f', '-p', '80');
     const [first] = await labContainers(lab, 'label=com.tswarm.service.name=victim');

@@ -1,35 +1,38 @@
 import { randomUUID } from 'node:crypto';
 import Docker from 'dockerode';
-import { DispatcherService, Logger, NodeDescription } from '@tswarm/api';
+import { DispatcherService, LogMessage, Logger, NodeDescription, ServiceLogsRequest } from '@tswarm/api';
 import { Agent } from '@tswarm/agent';
 import * as grpc from '@grpc/grpc-js';
-import { clientCredentials, requireRole, StatusError } from '@tswarm/ca';
+import { requireRole, StatusError } from '@tswarm/ca';
 import { DockerExecutor } from '@tswarm/executor-docker';
-import { controlApi, ControlApiHandlers, Dispatcher, Manager, newObjectId, nodesTable, OrchestrationLoop, systemTimers } from '@tswarm/manager';
+import { controlApi, ControlApiDeps, ControlApiHandlers, controlRpcs, ControlRpcs, Dispatcher, Manager, newObjectId, nodesTable, OrchestrationLoop, systemTimers } from '@tswarm/manager';
 import type { AgentStarter, ManagerWiring } from './swarm-node.js';
 
 /**
  * Builds a started Manager's services: the control API (for the local socket), the
- * dispatcher (cluster port, leader only) and the orchestration loop (leader only).
+ * dispatcher (cluster port, leader only), the orchestration loop and the role
+ * reconciler that carries out promote/demote (both leader only).
  * `onControl` receives the control API once the manager listens.
  */
 export function managerWiring(logger: Logger, onControl: (c: ControlApiHandlers | undefined) => void): ManagerWiring {
   return async (m: Manager) => {
     const store = m.group.store;
     const node = m.group.node;
-    const control = controlApi({
+    const controlDeps: ControlApiDeps = {
       store,
       nowMs: Date.now,
       newId: newObjectId,
       localNodeId: () => m.o.nodeId,
       raft: {
-        // Reachability is what the leader's transport last saw; unknown counts as unreachable.
-        members: () => node.status().members.map((x) => ({ id: x.id, addr: x.address, voter: x.voter, reachable: x.id === m.o.nodeId ? true : undefined })),
+        // Reachability is what this member's Raft sees (the leader: replication progress);
+        // unknown counts as unreachable for quorum checks.
+        members: () => node.status().members.map((x) => ({ id: x.id, addr: x.address, voter: x.voter, reachable: node.peerActive(x.id) })),
         leader: () => node.status().leader,
         removeMember: (id) => node.removeMember(id),
       },
       logger: logger.child('controlapi'),
-    });
+    };
+    const control = controlApi(controlDeps);
     const dispatcher = new Dispatcher({
       store,
       ...systemTimers,
@@ -50,18 +53,29 @@ export function managerWiring(logger: Logger, onControl: (c: ControlApiHandlers 
     });
     m.addService(DispatcherService, dispatcher.service());
     const orchestration = new OrchestrationLoop({ store, nowMs: Date.now, newId: newObjectId, logger: logger.child('orchestrator') });
-    await m.listen([dispatcher, orchestration]);
-    onControl(control);
+    const roles = new RoleReconciler({
+      store,
+      raft: {
+        localId: m.o.nodeId,
+        members: () => node.status().members.map((x) => ({ ...x, reachable: node.peerActive(x.id) })),
+        removeMember: (id) => node.removeMember(id),
+        transferLeadership: (to) => node.transferLeadership(to),
+      },
+      nowMs: Date.now,
+      logger: logger.child('roles'),
+    });
+    await m.listen([dispatcher, orchestration, roles]);
+    onControl({ ...control, serviceLogs: serviceLogs(controlRpcs(controlDeps), dispatcher, () => node.leaderAddress().address) });
   };
 }
 
 /** Starts the agent with the Docker executor, labelled with this node's ID. */
 export function agentStarter(docker: Docker, nodeName: string): AgentStarter {
-  return ({ nodeId, managers, tls, logger }) => {
+  return ({ nodeId, managers, credentials, logger, onSessionMessage }) => {
     const executor = new DockerExecutor({ nodeId, hostname: nodeName, docker, logger });
-    const agent = new Agent({ executor, managers, credentials: clientCredentials({ ...tls, expectRole: 'manager' }), logger });
+    const agent = new Agent({ executor, managers, credentials, logger, onSessionMessage });
     void agent.start().catch((e: Error) => logger.error('agent failed to start', { error: e.message }));
-    return { stop: () => agent.stop() };
+    return { stop: () => agent.stop(), knownManagers: () => agent.knownManagers() };
   };
 }
 
@@ -76,4 +90,29 @@ export async function describeNode(docker: Docker, nodeName: string): Promise<No
   } catch (e) {
     throw new Error(`cannot reach the Docker Engine to describe this node: ${(e as Error).message}; start dockerd or pass --docker-host`);
   }
+}
+
+/**
+ * `service logs`: the leader's dispatcher asks the agents running the service's tasks for
+ * their containers' logs and streams what they publish. Other managers point at the leader.
+ */
+function serviceLogs(rpcs: ControlRpcs, dispatcher: Dispatcher, leaderAddr: () => string | undefined) {
+  return (call: grpc.ServerWritableStream<ServiceLogsRequest, LogMessage>): void => {
+    void (async () => {
+      const { service } = await rpcs.getService({ serviceId: call.request.serviceId });
+      if (!dispatcher.running) {
+        const leader = leaderAddr();
+        throw new StatusError(grpc.status.FAILED_PRECONDITION, `logs are collected by the leader manager${leader ? ` (${leader.split(':')[0]})` : ''}; run this command on it`);
+      }
+      const stream = dispatcher.subscribeLogs({ serviceId: service!.id, follow: call.request.follow, tail: Number(call.request.tail) });
+      call.on('cancelled', () => stream.close());
+      for await (const msg of stream) {
+        if (call.cancelled) break;
+        call.write(msg);
+      }
+      call.end();
+    })().catch((e: { code?: number; details?: string; message: string }) => {
+      call.destroy(Object.assign(new Error(e.details ?? e.message), { code: e.code ?? grpc.status.UNAVAILABLE, details: e.details ?? e.message }));
+    });
+  };
 }

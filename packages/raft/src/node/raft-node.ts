@@ -162,6 +162,17 @@ export class RaftNode {
     return this.raw.status().progress?.[id]?.match;
   }
 
+  /**
+   * Whether `id` is heard from: the leader knows it from replication progress; a follower
+   * knows only itself and the leader it hears; undefined when this node cannot tell.
+   */
+  peerActive(id: NodeId): boolean | undefined {
+    if (id === this.o.id) return true;
+    if (this.state === 'leader') return this.raw.status().progress?.[id]?.recentActive;
+    if (id === this.leader) return true;
+    return undefined;
+  }
+
   /** The last index in this node's log. */
   lastIndex(): number {
     return this.raw.status().lastIndex;
