@@ -26,6 +26,12 @@ export interface AgentOptions {
   backoff?: BackoffPolicy;
   statusFlushMs?: number;
   sessionOpenTimeoutMs?: number;
+  /**
+   * Every SessionMessage from the manager, the first of each session included: the host
+   * acts on the node spec it carries (a promotion or demotion) and on the manager list.
+   * Called on the agent's turn; must not throw (errors are logged and ignored).
+   */
+  onSessionMessage?(msg: SessionMessage): void;
 }
 
 /** What onSessionChange listeners are told. */
@@ -159,5 +165,10 @@ export class Agent {
       this.managers = [...new Set([...told, ...this.opts.managers])];
     }
     if (msg.logSubscriptions.length > 0) this.logs.handle(msg.logSubscriptions);
+    try {
+      this.opts.onSessionMessage?.(msg);
+    } catch (err) {
+      this.logger.warn('session message listener failed', { err: String(err) });
+    }
   }
 }

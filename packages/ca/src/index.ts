@@ -18,7 +18,11 @@ export {
   JOIN_TOKEN_VERSION,
 } from './join-token.js';
 export type { ParsedJoinToken, ClusterJoinTokens } from './join-token.js';
-export { renewalDelayMs, RENEW_AT_MIN_FRACTION, RENEW_AT_MAX_FRACTION } from './renewal.js';
+export {
+  renewalDelayMs, renewalRetryDelayMs, RENEW_AT_MIN_FRACTION, RENEW_AT_MAX_FRACTION, RENEW_RETRY_INITIAL_MS, RENEW_RETRY_MAX_MS,
+} from './renewal.js';
+export { NodeCredentials } from './node-credentials.js';
+export type { NodeClientOptions } from './node-credentials.js';
 export {
   serverCredentials,
   clientCredentials,

@@ -28,3 +28,22 @@ export function renewalDelayMs(notBefore: Date, notAfter: Date, now: Date, rng: 
   const fraction = RENEW_AT_MIN_FRACTION + r * (RENEW_AT_MAX_FRACTION - RENEW_AT_MIN_FRACTION);
   return Math.max(0, Math.floor(start + fraction * validityMs - now.getTime()));
 }
+
+/** First retry after a failed renewal: soon enough to ride out a leader election. */
+export const RENEW_RETRY_INITIAL_MS = 1_000;
+/**
+ * Retries back off to at most this: a node that cannot reach any manager for minutes
+ * still tries several times an hour, and a cluster of them does not hammer a recovering CA.
+ */
+export const RENEW_RETRY_MAX_MS = 5 * 60_000;
+
+/**
+ * Milliseconds before retry number `attempt` (0 = first retry) of a failed renewal:
+ * exponential from RENEW_RETRY_INITIAL_MS, capped at RENEW_RETRY_MAX_MS, with "equal
+ * jitter" (half fixed, half random) so nodes that failed together do not retry together.
+ */
+export function renewalRetryDelayMs(attempt: number, rng: () => number): number {
+  const ceiling = Math.min(RENEW_RETRY_MAX_MS, RENEW_RETRY_INITIAL_MS * 2 ** Math.min(Math.max(attempt, 0), 30));
+  const r = Math.min(Math.max(rng(), 0), 1);
+  return Math.floor(ceiling / 2 + r * (ceiling / 2));
+}

@@ -149,7 +149,7 @@ export function clientCredentials(opts: ClientCredentialsOptions): grpc.ChannelC
  * with our root's key (independent of how Node built the chain), then checks the identity.
  * Returns an Error for grpc-js to fail the connection with.
  */
-function checkServer(ca: NodeX509, peer: PeerCertificate, opts: ClientCredentialsOptions): Error | undefined {
+export function checkServer(ca: NodeX509, peer: PeerCertificate, opts: ClientCredentialsOptions): Error | undefined {
   try {
     if (!peer.raw || !new NodeX509(peer.raw).verify(ca.publicKey)) {
       return new Error('server certificate was not issued by this cluster\'s root CA');

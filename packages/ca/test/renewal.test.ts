@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { renewalDelayMs, RENEW_AT_MAX_FRACTION, RENEW_AT_MIN_FRACTION } from '../src/index.js';
+import {
+  renewalDelayMs, renewalRetryDelayMs, RENEW_AT_MAX_FRACTION, RENEW_AT_MIN_FRACTION, RENEW_RETRY_INITIAL_MS, RENEW_RETRY_MAX_MS,
+} from '../src/index.js';
 import { DAY_MS, NOW, seededRng } from './helpers.js';
 
 describe('renewal timing (random point in 50%..80% of validity, as Swarm)', () => {
@@ -33,5 +35,15 @@ describe('renewal timing (random point in 50%..80% of validity, as Swarm)', () =
   it('renews at once for a certificate with an empty or inverted validity window', () => {
     assert.equal(renewalDelayMs(notAfter, notBefore, NOW, () => 0.3), 0);
     assert.equal(renewalDelayMs(NOW, NOW, NOW, () => 0.3), 0);
+  });
+});
+
+describe('renewal retry backoff', () => {
+  it('doubles from 1 s with equal jitter and caps at 5 minutes', () => {
+    assert.equal(renewalRetryDelayMs(0, () => 0), RENEW_RETRY_INITIAL_MS / 2);
+    assert.equal(renewalRetryDelayMs(0, () => 0.999999), RENEW_RETRY_INITIAL_MS - 1);
+    assert.equal(renewalRetryDelayMs(3, () => 0), 4_000);
+    assert.equal(renewalRetryDelayMs(50, () => 0.999999), RENEW_RETRY_MAX_MS - 1);
+    assert.equal(renewalRetryDelayMs(50, () => 0), RENEW_RETRY_MAX_MS / 2);
   });
 });

@@ -11,6 +11,7 @@ import {
   joinCredentials,
   JoinPinningError,
   makeJoinToken,
+  NodeCredentials,
   NODE_CHANNEL_OPTIONS,
   parseNodeIdentity,
   peerIdentity,
@@ -171,6 +172,30 @@ describe('mutual TLS between nodes (grpc-js on 127.0.0.1)', function () {
       creds.update(renewed);
       await call(port, clientCredentials({ ...manager, expectNodeId: 'mgr-2-renewed' }), 'managerOnly');
     } finally {
+      server.forceShutdown();
+    }
+  });
+
+  it('NodeCredentials: servers and clients made from it follow update() (renewal, promotion)', async () => {
+    const holder = new NodeCredentials(await makeNode(ca, 'mgr-3', 'manager', 'cluster1', REAL()));
+    const served = holder.server('require');
+    const server = new grpc.Server();
+    // Answers with the caller's identity, to see which certificate the client presented.
+    server.addService(SERVICE, { managerOnly: (c: any, cb: any) => cb(null, peerIdentity(c)), getRootCA: () => {}, issue: () => {} });
+    const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', served.credentials, (e, p) => (e ? rej(e) : res(p))));
+    const worker = new NodeCredentials(await makeNode(ca, 'wrk-3', 'worker', 'cluster1', REAL()));
+    try {
+      assert.equal((await call(port, worker.client({ expectNodeId: 'mgr-3' }), 'managerOnly')).role, 'worker');
+      holder.update(await makeNode(ca, 'mgr-3-renewed', 'manager', 'cluster1', REAL()));
+      await call(port, worker.client({ expectNodeId: 'mgr-3-renewed' }), 'managerOnly');
+      // The same client credentials object presents the promoted certificate on a new connection.
+      const creds = worker.client({ expectRole: 'manager' });
+      assert.equal((await call(port, creds, 'managerOnly')).role, 'worker');
+      worker.update(await makeNode(ca, 'wrk-3', 'manager', 'cluster1', REAL()));
+      assert.equal((await call(port, creds, 'managerOnly')).role, 'manager');
+      assert.throws(() => worker.update({ ...worker.tls, keyPem: holder.tls.keyPem }), /does not match/);
+    } finally {
+      served.release();
       server.forceShutdown();
     }
   });

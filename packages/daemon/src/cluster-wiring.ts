@@ -5,7 +5,10 @@ import { Agent } from '@tswarm/agent';
 import * as grpc from '@grpc/grpc-js';
 import { requireRole, StatusError } from '@tswarm/ca';
 import { DockerExecutor } from '@tswarm/executor-docker';
-import { controlApi, ControlApiDeps, ControlApiHandlers, controlRpcs, ControlRpcs, Dispatcher, Manager, newObjectId, nodesTable, OrchestrationLoop, systemTimers } from '@tswarm/manager';
+import {
+  controlApi, ControlApiDeps, ControlApiHandlers, controlRpcs, ControlRpcs, Dispatcher, Manager, newObjectId, nodesTable, OrchestrationLoop, RoleReconciler,
+  systemTimers,
+} from '@tswarm/manager';
 import type { AgentStarter, ManagerWiring } from './swarm-node.js';
 
 /**

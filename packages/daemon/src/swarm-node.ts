@@ -1,14 +1,20 @@
 import * as grpc from '@grpc/grpc-js';
+import { rm } from 'node:fs/promises';
 import {
   InitRequest, InitResponse, JoinRequest, JoinResponse, Logger, NodeCAClient, NodeDescription, NodeRole,
-  RaftMembershipClient, SwarmInfo,
+  RaftMembershipClient, SessionMessage, SwarmInfo,
 } from '@tswarm/api';
 import {
-  bootstrapCredentials, clientCredentials, createNodeKeyAndCSR, createRootCA, issueNodeCert, joinCredentials,
-  NODE_CHANNEL_OPTIONS, NodeKeyStore, parseJoinToken, pinRootCA, TlsIdentity,
+  bootstrapCredentials, createNodeKeyAndCSR, createRootCA, issueNodeCert, joinCredentials,
+  NODE_CHANNEL_OPTIONS, NodeCredentials, NodeKeyStore, parseJoinToken, pinRootCA, TlsIdentity,
 } from '@tswarm/ca';
 import { createCluster, Manager, newObjectId } from '@tswarm/manager';
+import { CertRenewer } from './cert-renewer.js';
+import { SwarmError, unary, waitFor, withPort } from './node-rpc.js';
+import { LeaderView, leaderView, nextRoleStep } from './role-plan.js';
 import { loadSwarmState, saveSwarmState, SwarmState } from './swarm-state.js';
+
+export { SwarmError } from './node-rpc.js';
 
 /** The cluster port, as Docker's. */
 export const DEFAULT_CLUSTER_PORT = 2377;
@@ -17,15 +23,23 @@ const SELF_ELECTION_TIMEOUT_MS = 10_000;
 /** How many leader redirects a joining manager follows before giving up. */
 const MAX_JOIN_REDIRECTS = 3;
 
-/** A user-facing failure of init/join/leave: gRPC code + one line. */
-export class SwarmError extends Error {
-  constructor(readonly code: grpc.status, message: string) {
-    super(message);
-  }
+/** After a failed promotion or demotion step, look again this much later. */
+const ROLE_RETRY_MS = 5_000;
+
+/** A running agent, as the swarm node uses it. */
+export interface RunningAgent {
+  stop(): Promise<void>;
+  /** Managers' cluster addresses the agent would try, in order (refreshed by sessions). */
+  knownManagers(): string[];
 }
 
-/** Starts this node's agent once it has a certificate; returns a way to stop it. */
-export type AgentStarter = (opts: { nodeId: string; managers: string[]; tls: TlsIdentity; logger: Logger }) => { stop(): Promise<void> };
+/**
+ * Starts this node's agent once it has a certificate. `credentials` follow certificate
+ * renewals; `onSessionMessage` gets every message from the leader (node spec, managers).
+ */
+export type AgentStarter = (opts: {
+  nodeId: string; managers: string[]; credentials: grpc.ChannelCredentials; logger: Logger; onSessionMessage(msg: SessionMessage): void;
+}) => RunningAgent;
 
 /** Wires a started manager's control API, dispatcher and leader roles; owned by the daemon. */
 export type ManagerWiring = (m: Manager) => Promise<void>;
@@ -50,7 +64,15 @@ export interface SwarmNodeDeps {
 export class SwarmNode {
   private state: SwarmState | null = null;
   private manager: Manager | undefined;
-  private agent: { stop(): Promise<void> } | undefined;
+  private agent: RunningAgent | undefined;
+  private credentials: NodeCredentials | undefined;
+  private renewer: CertRenewer | undefined;
+  /** What the leader last said about this node (desired role, Raft members). */
+  private leader: LeaderView | undefined;
+  /** Role steps run one at a time, in order (promotion and demotion are multi-step). */
+  private roleChain: Promise<void> = Promise.resolve();
+  private roleQueued = false;
+  private roleRetry: NodeJS.Timeout | undefined;
   private busy = false;
   private readonly keys: NodeKeyStore;
 
@@ -81,8 +103,9 @@ export class SwarmNode {
     const tls = await this.keys.load();
     if (!tls) throw new Error(`${this.d.dataDir} has swarm state but no certificates; leave the swarm (tswarm swarm leave --force) and join again`);
     this.state = state;
-    if (state.role === 'manager') await this.startManager(state, tls, false, undefined);
-    this.agent = this.d.startAgent({ nodeId: state.nodeId, managers: state.managers, tls, logger: this.d.logger.child('agent') });
+    this.credentials = new NodeCredentials(tls);
+    if (state.role === 'manager') await this.startManager(state, false, undefined);
+    this.startMember(state);
     this.d.logger.info('rejoined the swarm', { node: state.nodeId, role: state.role });
   }
 
@@ -103,7 +126,8 @@ export class SwarmNode {
       const certPem = await issueNodeCert({ ca, csrPem, nodeId, role: 'manager', clusterId, now });
       const tls: TlsIdentity = { caPem: ca.certPem, certPem, keyPem };
       const state: SwarmState = { clusterId, nodeId, role: 'manager', listenAddr, advertiseAddr, managers: [advertiseAddr], dataPathPort: req.dataPathPort || 4789 };
-      const manager = await this.startManager(state, tls, true, undefined);
+      this.credentials = new NodeCredentials(tls);
+      const manager = await this.startManager(state, true, undefined);
       await waitFor(() => manager.isLeader(), SELF_ELECTION_TIMEOUT_MS, 'the new swarm did not elect its first manager in time');
       const cluster = await createCluster(manager.group.store, {
         clusterId, nodeId, rootCA: ca, advertiseAddr, description: await this.d.describe(),
@@ -113,7 +137,7 @@ export class SwarmNode {
       await this.keys.save(tls);
       await saveSwarmState(this.d.dataDir, state);
       this.state = state;
-      this.agent = this.d.startAgent({ nodeId, managers: state.managers, tls, logger: this.d.logger.child('agent') });
+      this.startMember(state);
       this.d.logger.info('swarm initialized', { cluster: clusterId, node: nodeId, advertise: advertiseAddr });
       return { nodeId, clusterId, workerJoinToken: cluster.joinTokens!.worker, managerJoinToken: cluster.joinTokens!.manager, advertiseAddr };
     });
@@ -150,8 +174,9 @@ export class SwarmNode {
       await this.keys.save(tls);
       await saveSwarmState(this.d.dataDir, state);
       this.state = state;
-      if (role === 'manager') await this.startManager(state, tls, false, remote);
-      this.agent = this.d.startAgent({ nodeId: state.nodeId, managers: state.managers, tls, logger: this.d.logger.child('agent') });
+      this.credentials = new NodeCredentials(tls);
+      if (role === 'manager') await this.startManager(state, false, remote);
+      this.startMember(state);
       this.d.logger.info('joined the swarm', { node: state.nodeId, role, via: remote });
       return { nodeId: state.nodeId, manager: role === 'manager' };
     });
@@ -166,38 +191,130 @@ export class SwarmNode {
           'You are attempting to leave the swarm on a node that is participating as a manager. Leaving it may break the quorum of the swarm; use --force to ignore this message.');
       }
       await this.stopAll();
-      const { rm } = await import('node:fs/promises');
       for (const p of ['swarm.json', 'certificates', 'manager']) await rm(`${this.d.dataDir}/${p}`, { recursive: true, force: true });
       this.state = null;
+      this.credentials = undefined;
     });
   }
 
   async stopAll(): Promise<void> {
+    this.renewer?.stop();
+    this.renewer = undefined;
+    this.leader = undefined;
+    if (this.roleRetry) clearTimeout(this.roleRetry);
+    await this.roleChain;
     await this.agent?.stop();
     this.agent = undefined;
     await this.manager?.stop();
     this.manager = undefined;
   }
 
-  private async startManager(state: SwarmState, tls: TlsIdentity, bootstrap: boolean, joinVia: string | undefined): Promise<Manager> {
+  /** The agent and the certificate renewer, which every member runs. */
+  private startMember(state: SwarmState): void {
+    const credentials = this.credentials!;
+    this.agent = this.d.startAgent({
+      nodeId: state.nodeId, managers: state.managers, credentials: credentials.client({ expectRole: 'manager' }),
+      logger: this.d.logger.child('agent'), onSessionMessage: (msg) => this.sessionMessage(msg),
+    });
+    this.renewer = new CertRenewer({
+      credentials,
+      // This manager's own CA first (it answers from its store), then the ones the leader named.
+      managers: () => [...(this.manager ? [state.advertiseAddr] : []), ...(this.agent?.knownManagers() ?? state.managers)],
+      save: (tls) => this.keys.save(tls),
+      onRenewed: () => this.queueRoleStep(),
+      logger: this.d.logger.child('certs'),
+    });
+    this.renewer.start();
+  }
+
+  private sessionMessage(msg: SessionMessage): void {
+    const view = leaderView(msg);
+    if (!view) return;
+    this.leader = view;
+    this.queueRoleStep();
+  }
+
+  /**
+   * Runs the next promotion/demotion step (role-plan.ts) after the ones already queued,
+   * then looks again, so a promotion goes renew → start manager without a new message.
+   */
+  private queueRoleStep(): void {
+    if (this.roleQueued) return;
+    this.roleQueued = true;
+    this.roleChain = this.roleChain.then(async () => {
+      this.roleQueued = false;
+      const again = await this.roleStep().catch((e: Error) => {
+        this.d.logger.error('changing this node\'s role failed; retrying', { error: e.message, retryInMs: ROLE_RETRY_MS });
+        if (this.roleRetry) clearTimeout(this.roleRetry);
+        this.roleRetry = setTimeout(() => this.queueRoleStep(), ROLE_RETRY_MS);
+        return false;
+      });
+      if (again) this.queueRoleStep();
+    });
+  }
+
+  /** One step; true when another may follow at once. */
+  private async roleStep(): Promise<boolean> {
+    const state = this.state;
+    if (!state || !this.leader || !this.credentials || !this.renewer) return false;
+    const step = nextRoleStep({ nodeId: state.nodeId, running: this.manager ? 'manager' : 'worker', certificate: this.credentials.identity.role }, this.leader);
+    switch (step?.kind) {
+      case undefined:
+        return false;
+      case 'renew':
+        this.renewer.renewNow(`the swarm wants this node to be a ${step.role}`, step.role);
+        return false; // the renewal's onRenewed queues the next step
+      case 'start-manager': {
+        this.d.logger.info('promoted: starting a manager and joining the raft group');
+        // A fresh Raft member: a log from an earlier membership must not be replayed.
+        await rm(`${this.d.dataDir}/manager`, { recursive: true, force: true });
+        const via = this.agent?.knownManagers().find((a) => a !== state.advertiseAddr) ?? state.managers[0]!;
+        const next: SwarmState = { ...state, role: 'manager' };
+        try {
+          await this.startManager(next, false, via);
+        } catch (e) {
+          await this.manager?.stop().catch(() => undefined);
+          this.manager = undefined;
+          throw e;
+        }
+        await saveSwarmState(this.d.dataDir, next);
+        this.state = next;
+        this.d.logger.info('this node is now a manager', { node: state.nodeId });
+        return true;
+      }
+      case 'stop-manager': {
+        this.d.logger.info('demoted and removed from the raft group: stopping the manager, keeping the agent');
+        const next: SwarmState = { ...state, role: 'worker' };
+        await saveSwarmState(this.d.dataDir, next);
+        this.state = next;
+        const m = this.manager;
+        this.manager = undefined;
+        await m?.stop();
+        await rm(`${this.d.dataDir}/manager`, { recursive: true, force: true });
+        this.d.logger.info('this node is now a worker', { node: state.nodeId });
+        return true;
+      }
+    }
+  }
+
+  private async startManager(state: SwarmState, bootstrap: boolean, joinVia: string | undefined): Promise<Manager> {
     const manager = await Manager.start({
       nodeId: state.nodeId, clusterId: state.clusterId, dataDir: `${this.d.dataDir}/manager`,
-      listenAddr: state.listenAddr, advertiseAddr: state.advertiseAddr, tls, bootstrap, tickMs: this.d.tickMs,
+      listenAddr: state.listenAddr, advertiseAddr: state.advertiseAddr, credentials: this.credentials!, bootstrap, tickMs: this.d.tickMs,
       logger: this.d.logger.child('manager'),
     });
     await this.d.wireManager(manager);
     this.manager = manager;
-    if (joinVia) await this.joinRaft(manager, joinVia, tls, state.advertiseAddr);
+    if (joinVia) await this.joinRaft(manager, joinVia, state.advertiseAddr);
     return manager;
   }
 
   /** Asks the managers to add us to the Raft group, following leader redirects. */
-  private async joinRaft(manager: Manager, via: string, tls: TlsIdentity, advertiseAddr: string): Promise<void> {
-    const creds = clientCredentials({ ...tls, expectRole: 'manager' });
+  private async joinRaft(manager: Manager, via: string, advertiseAddr: string): Promise<void> {
     let target = via;
     for (let i = 0; i <= MAX_JOIN_REDIRECTS; i++) {
       const r = await unary<{ members: Array<{ id: string; addr: string }>; leaderAddr: string }>(
-        new RaftMembershipClient(target, creds, NODE_CHANNEL_OPTIONS), 'join', { addr: advertiseAddr }, target, 90_000);
+        new RaftMembershipClient(target, this.credentials!.client({ expectRole: 'manager' }), NODE_CHANNEL_OPTIONS), 'join', { addr: advertiseAddr }, target, 90_000);
       if (!r.leaderAddr) {
         for (const m of r.members) manager.group.node.addPeerAddress(m.id, m.addr);
         this.d.logger.info('joined the raft group as a learner; promoted once caught up', { members: r.members.map((m) => m.id).join(',') });
@@ -231,33 +348,5 @@ export class SwarmNode {
       this.busy = false;
     }
   }
-}
-
-function withPort(addr: string, port: number): string {
-  return /:\d+$/.test(addr) ? addr : `${addr}:${port}`;
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number, message: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new SwarmError(grpc.status.DEADLINE_EXCEEDED, message);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** One unary call to another node with a deadline; failures become one-line SwarmErrors. */
-function unary<T>(client: grpc.Client, method: string, req: object, target: string, timeoutMs = 20_000): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const fn = (client as unknown as Record<string, Function>)[method]!;
-    fn.call(client, req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err: grpc.ServiceError | null, res: T) => {
-      client.close();
-      if (!err) return resolve(res);
-      if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED) {
-        reject(new SwarmError(grpc.status.UNAVAILABLE, `cannot reach a manager at ${target}: ${err.details || err.message}; check the address and that port ${target.split(':').pop()} is open`));
-      } else {
-        reject(new SwarmError(err.code, err.details || err.message));
-      }
-    });
-  });
 }
 

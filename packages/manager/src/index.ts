@@ -11,3 +11,7 @@ export * from './scheduler/index.js';
 export * from './orchestrator/index.js';
 export * from './controlapi/index.js';
 export { OrchestrationLoop } from './orchestration-loop.js';
+export { RoleReconciler, ROLE_RECHECK_MS, TRANSFER_RETRY_MS } from './role-reconciler.js';
+export type { RoleReconcilerDeps } from './role-reconciler.js';
+export { planRoleChanges, recordManager, recordWorker } from './node-roles.js';
+export type { RoleChange, RoleMember } from './node-roles.js';

@@ -1,11 +1,14 @@
 import * as grpc from '@grpc/grpc-js';
 import { Logger, NodeCAService, RaftMembershipService } from '@tswarm/api';
-import { clientCredentials, NODE_CHANNEL_OPTIONS, NodeServerCredentials, requireRole, serverCredentials, TlsIdentity } from '@tswarm/ca';
+import { NODE_CHANNEL_OPTIONS, NodeCredentials, NodeServerCredentials, requireRole } from '@tswarm/ca';
 import { newObjectId } from './ids.js';
 import { nodeCAService } from './node-ca-service.js';
 import { bindServer, RaftGroup } from './raft-group.js';
 import { raftMembershipService } from './raft-membership-service.js';
 import { CLUSTER_TABLES } from './tables.js';
+
+/** How long stop() lets in-flight cluster-port calls finish before cutting them. */
+const SHUTDOWN_GRACE_MS = 2_000;
 
 export interface ManagerOptions {
   nodeId: string;
@@ -13,7 +16,11 @@ export interface ManagerOptions {
   dataDir: string;
   listenAddr: string;
   advertiseAddr: string;
-  tls: TlsIdentity;
+  /**
+   * This node's identity, owned by the daemon: a renewed certificate is served and
+   * presented from the next connection on, without restarting the manager.
+   */
+  credentials: NodeCredentials;
   /** A brand-new swarm: this manager bootstraps a one-member Raft group. */
   bootstrap: boolean;
   /** A joining manager: cluster-port addresses to dial until the log names the members. */
@@ -45,12 +52,12 @@ export class Manager {
     readonly group: RaftGroup,
     readonly server: grpc.Server,
     readonly serverCreds: NodeServerCredentials,
-    readonly clientCreds: grpc.ChannelCredentials,
+    private readonly releaseServerCreds: () => void,
   ) {}
 
   static async start(o: ManagerOptions): Promise<Manager> {
-    const serverCreds = serverCredentials({ ...o.tls, clientCerts: 'verify-if-given' });
-    const clientCreds = clientCredentials({ ...o.tls, expectRole: 'manager' });
+    const { credentials: serverCreds, release } = o.credentials.server('verify-if-given');
+    const clientCreds = o.credentials.client({ expectRole: 'manager' });
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 << 20 });
     const group = await RaftGroup.start({
       id: o.nodeId,
@@ -69,8 +76,8 @@ export class Manager {
       logger: o.logger,
     });
     server.addService(NodeCAService, nodeCAService({ store: group.store, nowMs: Date.now, newId: newObjectId, clusterId: o.clusterId }));
-    server.addService(RaftMembershipService, raftMembershipService({ node: group.node, clusterId: o.clusterId }));
-    const m = new Manager(o, group, server, serverCreds, clientCreds);
+    server.addService(RaftMembershipService, raftMembershipService({ node: group.node, store: group.store, clusterId: o.clusterId, nowMs: Date.now, logger: o.logger }));
+    const m = new Manager(o, group, server, serverCreds, release);
     return m;
   }
 
@@ -109,7 +116,13 @@ export class Manager {
   async stop(): Promise<void> {
     if (this.leading) for (const r of this.leaderRoles) await r.stop();
     this.leading = false;
-    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    // Peers' Raft streams and agents' sessions may never end on their own; after a grace
+    // period they are cut, so a demoted manager really stops.
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => { this.server.forceShutdown(); resolve(); }, SHUTDOWN_GRACE_MS);
+      this.server.tryShutdown(() => { clearTimeout(force); resolve(); });
+    });
+    this.releaseServerCreds();
     await this.group.stop();
   }
 }

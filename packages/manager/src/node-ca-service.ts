@@ -14,6 +14,14 @@ export interface NodeCADeps {
 type Cb<T> = grpc.sendUnaryData<T>;
 const fail = (cb: Cb<never>, code: grpc.status, details: string) => cb({ code, details } as grpc.ServiceError);
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The cluster's node certificate validity (swarm update --cert-expiry), in issueNodeCert's days. */
+function validityDays(c: Cluster): number | undefined {
+  const ms = c.spec?.nodeCertExpiryMs;
+  return ms && ms > 0 ? ms / DAY_MS : undefined;
+}
+
 export const INVALID_TOKEN_MESSAGE =
   "invalid join token: it is neither this swarm's worker nor its manager token (tokens change when rotated); " +
   "get the current one with 'tswarm swarm join-token worker' on a manager";
@@ -49,7 +57,7 @@ export function nodeCAService(deps: NodeCADeps): NodeCAServer {
         const now = deps.nowMs();
         const certificatePem = await issueNodeCert({
           ca: { certPem: c.rootCa.caCertPem, keyPem: c.rootCa.caKeyPem }, csrPem: call.request.csrPem,
-          nodeId, role, clusterId: deps.clusterId, now: new Date(now),
+          nodeId, role, clusterId: deps.clusterId, now: new Date(now), validityDays: validityDays(c),
         });
         const wireRole = role === 'manager' ? NodeRole.NODE_ROLE_MANAGER : NodeRole.NODE_ROLE_WORKER;
         const node: Node = {
@@ -74,7 +82,7 @@ export function nodeCAService(deps: NodeCADeps): NodeCAServer {
         const role: CertRole = node.spec?.desiredRole === NodeRole.NODE_ROLE_MANAGER ? 'manager' : 'worker';
         const certificatePem = await issueNodeCert({
           ca: { certPem: c.rootCa!.caCertPem, keyPem: c.rootCa!.caKeyPem }, csrPem: call.request.csrPem,
-          nodeId: id.nodeId, role, clusterId: deps.clusterId, now: new Date(deps.nowMs()),
+          nodeId: id.nodeId, role, clusterId: deps.clusterId, now: new Date(deps.nowMs()), validityDays: validityDays(c),
         });
         cb(null, { certificatePem });
       })().catch((e: { code?: number; details?: string; message: string }) => fail(cb, e.code ?? grpc.status.INVALID_ARGUMENT, e.details ?? e.message));

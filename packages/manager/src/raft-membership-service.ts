@@ -1,7 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
-import { RaftJoinResponse, RaftMembershipServer } from '@tswarm/api';
+import { Logger, RaftJoinResponse, RaftMembershipServer } from '@tswarm/api';
 import { requireRole } from '@tswarm/ca';
 import type { RaftNode } from '@tswarm/raft';
+import type { Store } from '@tswarm/store';
+import { recordManager } from './node-roles.js';
 
 /** A learner is promoted once it is within this many entries of the leader's log. */
 export const CATCH_UP_SLACK_ENTRIES = 64;
@@ -17,7 +19,8 @@ const fail = (cb: Cb<never>, code: grpc.status, details: string) => cb({ code, d
  * (within CATCH_UP_SLACK_ENTRIES of the log's end), so a new voter never weakens quorum
  * by being behind. Gives up (the member stays a learner, and says so) after the timeout.
  */
-async function promoteWhenCaughtUp(node: RaftNode, id: string, addr: string): Promise<void> {
+async function promoteWhenCaughtUp(deps: MembershipDeps, id: string, addr: string): Promise<void> {
+  const { node } = deps;
   const target = node.lastIndex();
   const deadline = Date.now() + CATCH_UP_TIMEOUT_MS;
   for (;;) {
@@ -27,7 +30,23 @@ async function promoteWhenCaughtUp(node: RaftNode, id: string, addr: string): Pr
     if (Date.now() > deadline) return;
     await new Promise((r) => setTimeout(r, CATCH_UP_POLL_MS));
   }
-  await node.addMember(id, addr, false).catch(() => undefined);
+  try {
+    await node.addMember(id, addr, false);
+    // A voter now: record it (role, managerStatus), so `node ls` and the demotion checks
+    // count it. If this write is lost, the leader's role reconciler records it later.
+    await recordManager(deps.store, id, addr, deps.nowMs());
+    deps.logger.info('manager joined the raft group as a voter', { node: id, addr });
+  } catch (e) {
+    deps.logger.warn('could not promote a joining manager to voter; it stays a learner until it joins again', { node: id, error: (e as Error).message });
+  }
+}
+
+export interface MembershipDeps {
+  node: RaftNode;
+  store: Store;
+  clusterId: string;
+  nowMs(): number;
+  logger: Logger;
 }
 
 /**
@@ -36,7 +55,7 @@ async function promoteWhenCaughtUp(node: RaftNode, id: string, addr: string): Pr
  * has caught up, so adding it never leaves the group waiting on a member that is behind.
  * A follower answers with the leader's address and the joiner asks there.
  */
-export function raftMembershipService(deps: { node: RaftNode; clusterId: string }): RaftMembershipServer {
+export function raftMembershipService(deps: MembershipDeps): RaftMembershipServer {
   const { node } = deps;
   const members = (): RaftJoinResponse => ({
     members: node.status().members.map((m) => ({ id: m.id, addr: m.address })),
@@ -56,7 +75,7 @@ export function raftMembershipService(deps: { node: RaftNode; clusterId: string 
         // Answer at once with the members, so the learner can dial the leader back; it is
         // promoted in the background once it has caught up.
         cb(null, members());
-        if (!current?.voter) void promoteWhenCaughtUp(node, id.nodeId, call.request.addr);
+        if (!current?.voter) void promoteWhenCaughtUp(deps, id.nodeId, call.request.addr);
       })().catch((e: { code?: number; details?: string; message: string }) => fail(cb, e.code ?? grpc.status.UNAVAILABLE, e.details ?? e.message));
     },
     leave: (call, cb) => {

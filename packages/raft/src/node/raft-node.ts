@@ -61,6 +61,13 @@ export class RaftNode {
   private deferred: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /**
+   * The index of an applied entry that removed this node, unless a later applied entry
+   * added it back. A re-added member (demoted, then promoted again) replays its own
+   * removal from the log before the re-add: it stops only if, with everything known to
+   * be committed applied, it is still removed.
+   */
+  private removedSelfAt: number | undefined;
   private readonly log: Logger;
 
   constructor(opts: RaftNodeOptions) {
@@ -334,11 +341,15 @@ export class RaftNode {
     for (const rs of rd.readStates) this.reads.readState(rs.requestCtx, rs.index);
     for (const e of rd.committedEntries) this.applyEntry(e);
     this.reads.applied(this.applied);
+    if (this.removedSelfAt !== undefined && this.applied >= this.raw.status().hardState.commit) {
+      this.log.warn('this node was removed from the raft group; stopping raft', { index: this.removedSelfAt });
+      this.stop();
+    }
   }
 
   private applyEntry(e: Entry): void {
     if (e.type === 'confChange') {
-      this.applyConfChange(decodeConfChange(e.data));
+      this.applyConfChange(decodeConfChange(e.data), e.index);
     } else if (e.data.length > 0) {
       const env = unwrap(e.data);
       this.o.stateMachine.apply(e.index, env ? env.payload : e.data);
@@ -350,7 +361,7 @@ export class RaftNode {
     this.applied = e.index;
   }
 
-  private applyConfChange(cc: ConfChange): void {
+  private applyConfChange(cc: ConfChange, index: number): void {
     const cs = this.raw.applyConfChange(cc);
     this.learners.clear();
     for (const l of cs.learners) this.learners.add(l);
@@ -368,10 +379,7 @@ export class RaftNode {
     for (const w of this.pendingConf.get(key) ?? []) w.resolve();
     this.pendingConf.delete(key);
     this.log.info('raft membership changed', { change: cc.type, node: cc.nodeId, voters: cs.voters.join(','), learners: cs.learners.join(',') });
-    if (cc.type === 'removeNode' && cc.nodeId === this.o.id) {
-      this.log.warn('this node was removed from the raft group; stopping raft');
-      this.stop();
-    }
+    if (cc.nodeId === this.o.id) this.removedSelfAt = cc.type === 'removeNode' ? index : undefined;
   }
 
   private leaderChanged(lead: NodeId, state: StateType): void {
