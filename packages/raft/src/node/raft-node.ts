@@ -301,8 +301,7 @@ export class RaftNode {
       }
       await this.maybeSnapshot();
     } catch (e) {
-      this.log.error('raft: storage failed; stopping this raft member (restart tswarmd to recover from disk)', { error: (e as Error).message });
-      this.stop();
+      this.storageFailed(e as Error);
     } finally {
       this.inReady = false;
     }
@@ -312,6 +311,12 @@ export class RaftNode {
       this.runDeferred();
       this.schedule();
     }
+  }
+
+  private storageFailed(e: Error): void {
+    if (this.stopped) return;
+    this.log.error('raft: storage failed; stopping this raft member (restart tswarmd to recover from disk)', { error: e.message });
+    this.stop();
   }
 
   private runDeferred(): void {
@@ -329,7 +334,11 @@ export class RaftNode {
     // everyone else acknowledges (votes, append responses) only what is durable.
     const leaderSendsEarly = this.state === 'leader';
     if (leaderSendsEarly && rd.messages.length) this.transport.send(rd.messages);
-    await Promise.all(writes);
+    // A Ready that needs no sync carries no entries, vote or term — at most a new commit
+    // index, which Raft may lose in a crash and relearn. Its write goes out in order in the
+    // storage's queue, but nothing waits for it: applying and answering do not depend on it.
+    if (rd.mustSync || rd.snapshot) await Promise.all(writes);
+    else for (const w of writes) w.catch((e: Error) => this.storageFailed(e));
     if (rd.snapshot) {
       this.mem.applySnapshot(rd.snapshot);
       this.restoreSnapshot(rd.snapshot);
