@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { DebugClient, RaftStatusResponse } from '@tswarm/api';
-import { Lab } from '../src/index.js';
+import { Lab, until } from '../src/index.js';
 
 const PREFIX = 'tswr';
 const SUBNET = '192.168.215.0/24';
@@ -17,21 +17,6 @@ function unary<Req, Res>(c: DebugClient, method: string, req: Req, timeoutMs = 5
   return new Promise((resolve, reject) => {
     (c as unknown as Record<string, Function>)[method]!.call(c, req, { deadline: Date.now() + timeoutMs }, (e: Error | null, r: Res) => (e ? reject(e) : resolve(r)));
   });
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('raft: three tswarmd managers on lab hosts', function () {

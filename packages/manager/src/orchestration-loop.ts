@@ -1,15 +1,13 @@
 import { Logger, Node, Service, Task, TaskState } from '@tswarm/api';
-import { Store, Watcher } from '@tswarm/store';
+import { Store } from '@tswarm/store';
+import { ReconcileDriver } from './reconcile-driver.js';
 import { Actions, planUpdate, reconcileGlobal, reconcileReplicated, rollbackService, UpdateProgress } from './orchestrator/index.js';
 import { schedule } from './scheduler/index.js';
 import { clusterTable, nodesTable, servicesTable, tasksTable } from './tables.js';
 import type { LeaderRole } from './manager.js';
 
-/**
- * Changes are reconciled in passes; events arriving during a pass make one more pass.
- * A pass reads one consistent view, so a burst of 90 task updates costs a few passes.
- */
-const TASK_WRITE_BATCH = 200; // tasks per store transaction; the store splits beyond its own bound too
+/** Tasks per store transaction; the store splits beyond its own bound too. */
+const TASK_WRITE_BATCH = 200;
 /** Delayed restarts and rolling-update waits are checked at least this often. */
 const WAKE_CHECK_MS = 250;
 
@@ -23,68 +21,29 @@ type TaskChange = { kind: 'create'; task: Task } | { kind: 'update'; id: string;
  * into a lost update or a retry storm.
  */
 export class OrchestrationLoop implements LeaderRole {
-  private watcher: Watcher | undefined;
-  private running = false;
-  private dirty = false;
   private wakeAtMs = Infinity;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = true;
   private readonly updates = new Map<string, UpdateProgress | undefined>();
+  private readonly driver: ReconcileDriver;
 
-  constructor(private readonly d: { store: Store; nowMs(): number; newId(): string; logger: Logger }) {}
+  constructor(private readonly d: { store: Store; nowMs(): number; newId(): string; logger: Logger }) {
+    this.driver = new ReconcileDriver({
+      store: d.store,
+      tables: [servicesTable, tasksTable, nodesTable],
+      periodMs: WAKE_CHECK_MS,
+      due: () => this.d.nowMs() >= this.wakeAtMs,
+      pass: () => this.pass(),
+      logger: d.logger,
+      name: 'orchestration',
+    });
+  }
 
   start(): void {
-    this.stopped = false;
-    this.watcher = this.d.store.watch({ tables: [servicesTable, tasksTable, nodesTable] });
-    void this.follow(this.watcher);
-    this.timer = setInterval(() => {
-      if (this.d.nowMs() >= this.wakeAtMs) this.kick();
-    }, WAKE_CHECK_MS);
-    this.kick();
+    this.driver.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    this.watcher?.close();
-    this.watcher = undefined;
-    if (this.timer) clearInterval(this.timer);
+    this.driver.stop();
     this.updates.clear();
-  }
-
-  private async follow(w: Watcher): Promise<void> {
-    try {
-      for await (const _ev of w) this.kick();
-    } catch (e) {
-      if (!this.stopped) {
-        this.d.logger.warn('orchestrator watch ended; restarting it', { error: (e as Error).message });
-        this.watcher = this.d.store.watch({ tables: [servicesTable, tasksTable, nodesTable] });
-        void this.follow(this.watcher);
-        this.kick();
-      }
-    }
-  }
-
-  private kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.dirty = true;
-      return;
-    }
-    this.running = true;
-    setImmediate(() => void this.loop());
-  }
-
-  private async loop(): Promise<void> {
-    try {
-      do {
-        this.dirty = false;
-        await this.pass();
-      } while (this.dirty && !this.stopped);
-    } catch (e) {
-      this.d.logger.warn('orchestration pass failed; retrying on the next change', { error: (e as Error).message });
-    } finally {
-      this.running = false;
-    }
   }
 
   /** One reconcile + schedule round over a consistent view of the store. */

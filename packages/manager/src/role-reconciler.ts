@@ -1,5 +1,6 @@
 import type { Logger } from '@tswarm/api';
-import type { Store, Watcher } from '@tswarm/store';
+import type { Store } from '@tswarm/store';
+import { ReconcileDriver } from './reconcile-driver.js';
 import type { LeaderRole } from './manager.js';
 import { planRoleChanges, recordManager, recordWorker, RoleChange, RoleMember } from './node-roles.js';
 import { nodesTable } from './tables.js';
@@ -35,68 +36,31 @@ export interface RoleReconcilerDeps {
  * follow Raft membership. Runs on the Raft leader only; one pass at a time.
  */
 export class RoleReconciler implements LeaderRole {
-  private watcher: Watcher | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
-  private dirty = false;
-  private stopped = true;
   private lastTransferAtMs = -Infinity;
   /** The reason last logged per blocked node, so a blocked demotion is logged once. */
   private readonly blocked = new Map<string, string>();
+  private readonly driver: ReconcileDriver;
 
-  constructor(private readonly d: RoleReconcilerDeps) {}
+  constructor(private readonly d: RoleReconcilerDeps) {
+    this.driver = new ReconcileDriver({
+      store: d.store, tables: [nodesTable], periodMs: ROLE_RECHECK_MS, pass: () => this.pass(), logger: d.logger, name: 'role reconciler',
+    });
+  }
 
   start(): void {
-    this.stopped = false;
-    this.watcher = this.d.store.watch({ tables: [nodesTable] });
-    void this.follow(this.watcher);
-    this.timer = setInterval(() => this.kick(), ROLE_RECHECK_MS);
-    this.kick();
+    this.driver.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    this.watcher?.close();
-    this.watcher = undefined;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.driver.stop();
     this.blocked.clear();
   }
 
-  private async follow(w: Watcher): Promise<void> {
-    try {
-      for await (const _ev of w) this.kick();
-    } catch {
-      // Lagged or closed: the periodic pass reads everything anyway; re-watch if still on.
-      if (!this.stopped && this.watcher === w) {
-        this.watcher = this.d.store.watch({ tables: [nodesTable] });
-        void this.follow(this.watcher);
-      }
-    }
-  }
-
-  private kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.dirty = true;
-      return;
-    }
-    this.running = true;
-    void this.loop();
-  }
-
-  private async loop(): Promise<void> {
-    try {
-      do {
-        this.dirty = false;
-        const nodes = this.d.store.view((tx) => tx.list(nodesTable).map((r) => r.object));
-        for (const change of planRoleChanges(nodes, this.d.raft.members(), this.d.raft.localId)) {
-          if (this.stopped) return;
-          await this.apply(change);
-        }
-      } while (this.dirty && !this.stopped);
-    } finally {
-      this.running = false;
+  private async pass(): Promise<void> {
+    const nodes = this.d.store.view((tx) => tx.list(nodesTable).map((r) => r.object));
+    for (const change of planRoleChanges(nodes, this.d.raft.members(), this.d.raft.localId)) {
+      if (!this.driver.active) return;
+      await this.apply(change);
     }
   }
 
@@ -130,7 +94,7 @@ export class RoleReconciler implements LeaderRole {
       }
     } catch (e) {
       // Lost leadership or a proposal timeout: the next pass (here or on the next leader) retries.
-      if (!this.stopped) this.d.logger.warn('role change failed; will retry', { change: c.kind, node: c.nodeId, error: (e as Error).message });
+      if (this.driver.active) this.d.logger.warn('role change failed; will retry', { change: c.kind, node: c.nodeId, error: (e as Error).message });
     }
   }
 }
