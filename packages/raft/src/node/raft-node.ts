@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@tswarm/api';
-import { decodeConfChange, encodeConfChange } from '../core/confChange.js';
+import { decodeConfChange } from '../core/confChange.js';
 import { MemoryStorage } from '../core/memoryStorage.js';
 import { RawNode } from '../core/rawNode.js';
 import type { ConfChange, Entry, Message, NodeId, Ready, Snapshot, StateType } from '../core/types.js';
 import type { Transport, TransportHandlers } from '../transport/transport.js';
 import { unwrap, wrap } from './envelope.js';
-import { decodeMemberContext, decodeNodeSnapshot, encodeMemberContext, encodeNodeSnapshot } from './snapshot-codec.js';
+import { decodeNodeSnapshot, encodeMemberContext, encodeNodeSnapshot } from './snapshot-codec.js';
+import { bootstrapEntries, Members } from './members.js';
 import { ProposalWaiters, ReadWaiters } from './waiters.js';
 import { NotLeaderError, RaftTimeoutError, StoppedError } from './errors.js';
 import { RaftNodeOptions, withDefaults, Resolved } from './options.js';
@@ -45,11 +46,9 @@ export class RaftNode {
   private readonly mem = new MemoryStorage();
   private raw!: RawNode;
   private transport!: Transport;
-  private readonly members = new Map<NodeId, string>();
-  private readonly learners = new Set<NodeId>();
+  private readonly members = new Members();
   private readonly proposals: ProposalWaiters;
   private readonly reads = new ReadWaiters();
-  private readonly pendingConf = new Map<string, Array<{ resolve(): void; reject(e: Error): void }>>();
   private readonly leaderListeners = new Set<(leader: NodeId, isLeader: boolean) => void>();
   private state: StateType = 'follower';
   private leader: NodeId = '';
@@ -89,7 +88,7 @@ export class RaftNode {
       this.restoreSnapshot(snapshot);
     }
     if (fresh && this.o.bootstrap) {
-      const boot = this.bootstrapEntries(this.o.bootstrap);
+      const boot = bootstrapEntries(this.o.bootstrap);
       const hs = { term: 1, vote: '', commit: boot.length };
       await this.o.storage.save(hs, boot, true);
       this.mem.append(boot);
@@ -114,7 +113,7 @@ export class RaftNode {
     });
     this.transport = this.o.transport(this.handlers());
     for (const [id, addr] of Object.entries(this.o.peers ?? {})) if (id !== this.o.id) this.transport.addPeer(id, addr);
-    for (const [id, addr] of this.members) if (id !== this.o.id) this.transport.addPeer(id, addr);
+    for (const [id, addr] of this.members.entries()) if (id !== this.o.id) this.transport.addPeer(id, addr);
     this.timer = setInterval(() => this.tick(), this.o.tickMs);
     this.schedule();
   }
@@ -197,7 +196,7 @@ export class RaftNode {
     const hs = this.raw.status().hardState;
     return {
       id: this.o.id, state: this.state, leader: this.leader, term: hs.term, commit: hs.commit, applied: this.applied,
-      members: [...this.members].map(([id, address]) => ({ id, address, voter: !this.learners.has(id) })),
+      members: this.members.entries().map(([id, address]) => ({ id, address, voter: !this.members.isLearner(id) })),
     };
   }
 
@@ -259,8 +258,7 @@ export class RaftNode {
           reject(e as Error);
           return;
         }
-        const key = `${cc.type}:${cc.nodeId}`;
-        this.pendingConf.set(key, [...(this.pendingConf.get(key) ?? []), { resolve, reject }]);
+        this.members.wait(cc, { resolve, reject });
       });
     });
   }
@@ -372,21 +370,9 @@ export class RaftNode {
 
   private applyConfChange(cc: ConfChange, index: number): void {
     const cs = this.raw.applyConfChange(cc);
-    this.learners.clear();
-    for (const l of cs.learners) this.learners.add(l);
-    if (cc.type === 'removeNode') {
-      this.members.delete(cc.nodeId);
-      this.transport.removePeer(cc.nodeId);
-    } else {
-      const address = decodeMemberContext(cc.context) ?? this.members.get(cc.nodeId);
-      if (address !== undefined) {
-        this.members.set(cc.nodeId, address);
-        if (cc.nodeId !== this.o.id) this.transport.addPeer(cc.nodeId, address);
-      }
-    }
-    const key = `${cc.type}:${cc.nodeId}`;
-    for (const w of this.pendingConf.get(key) ?? []) w.resolve();
-    this.pendingConf.delete(key);
+    const change = this.members.applied(cc, cs);
+    if (change.kind === 'remove') this.transport.removePeer(change.id);
+    if (change.kind === 'add' && change.id !== this.o.id) this.transport.addPeer(change.id, change.address);
     this.log.info('raft membership changed', { change: cc.type, node: cc.nodeId, voters: cs.voters.join(','), learners: cs.learners.join(',') });
     if (cc.nodeId === this.o.id) this.removedSelfAt = cc.type === 'removeNode' ? index : undefined;
   }
@@ -404,10 +390,7 @@ export class RaftNode {
 
   private restoreSnapshot(s: Snapshot): void {
     const { members, app } = decodeNodeSnapshot(s.data);
-    this.members.clear();
-    for (const [id, addr] of members) this.members.set(id, addr);
-    this.learners.clear();
-    for (const l of s.metadata.confState.learners) this.learners.add(l);
+    this.members.restore(members, s.metadata.confState.learners);
     this.o.stateMachine.restore(app, s.metadata.index);
     this.applied = s.metadata.index;
     this.snapshotIndex = s.metadata.index;
@@ -417,8 +400,7 @@ export class RaftNode {
   /** Every `snapshotInterval` applied entries: snapshot, persist, and compact the log. */
   private async maybeSnapshot(): Promise<void> {
     if (this.applied - this.snapshotIndex < this.o.snapshotInterval) return;
-    const cs = { voters: [...this.members.keys()].filter((m) => !this.learners.has(m)), learners: [...this.learners] };
-    const snap = this.mem.createSnapshot(this.applied, cs, encodeNodeSnapshot(this.members, this.o.stateMachine.snapshot()));
+    const snap = this.mem.createSnapshot(this.applied, this.members.confState(), encodeNodeSnapshot(this.members.snapshotMap(), this.o.stateMachine.snapshot()));
     this.snapshotIndex = this.applied;
     await this.o.storage.saveSnapshot(snap);
     const compactTo = this.applied - this.o.keepEntriesAfterSnapshot;
@@ -426,12 +408,5 @@ export class RaftNode {
       this.mem.compact(compactTo);
       await this.o.storage.releaseTo(Math.min(compactTo, snap.metadata.index));
     }
-  }
-
-  private bootstrapEntries(members: Record<NodeId, string>): Entry[] {
-    return Object.entries(members).map(([id, address], i) => ({
-      term: 1, index: i + 1, type: 'confChange' as const,
-      data: encodeConfChange({ type: 'addNode', nodeId: id, context: encodeMemberContext(address) }),
-    }));
   }
 }
