@@ -22,7 +22,7 @@ export interface PeerSenderEvents {
 
 /**
  * Owns the connection to one peer: a long-lived client stream carrying batches of
- * messages. Everything queued during one event-loop turn goes out as one RaftBatch,
+ * messages. Everything queued in one synchronous run goes out as one RaftBatch,
  * which is what lets Raft's pipelining turn into few, large writes.
  */
 export class PeerSender {
@@ -58,7 +58,10 @@ export class PeerSender {
     this.queue.push(m);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      // A microtask, not the next loop turn: the node loop hands over a whole Ready's
+      // messages in one synchronous call, so they are all queued by then; waiting a turn
+      // would only add latency to every hop.
+      queueMicrotask(() => this.flush());
     }
   }
 
