@@ -11,3 +11,4 @@ export { renderProgress, ProgressFrame, ProgressInput } from './render/progress.
 export { renderTaskList, PsOptions } from './render/tasks.js';
 export { renderServiceList } from './render/services.js';
 export { renderNodeList } from './render/nodes.js';
+export { renderNetworkList, inspectNetwork } from './render/networks.js';

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { LOG_LEVELS, TSWARM_VERSION } from '@tswarm/api';
+import { networkCommand } from './commands/network.js';
 import { nodeCommand } from './commands/node.js';
 import { serviceCommand } from './commands/service.js';
 import { initCommand, joinCommand, swarmCommand } from './commands/swarm.js';
@@ -31,6 +32,7 @@ export function buildProgram(io: Io): { program: Command; ctx: () => Context } {
     .option('-D, --debug', 'Enable debug mode')
     .addOption(new Option('-l, --log-level <string>', `Set the logging level (${LOG_LEVELS.map((l) => `"${l}"`).join(', ')})`).default('info'))
     .version(TSWARM_VERSION, '-v, --version', 'Print version information and quit')
+    .addCommand(networkCommand(ctx))
     .addCommand(nodeCommand(ctx))
     .addCommand(serviceCommand(ctx))
     .addCommand(swarmCommand(ctx))

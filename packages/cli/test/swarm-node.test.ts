@@ -92,9 +92,9 @@ describe('tswarm swarm', () => {
     assert.deepEqual(fake.only('leave'), { force: true });
   });
 
-  it('lists node, service and swarm under Management Commands at the root', async () => {
+  it('lists network, node, service and swarm under Management Commands at the root', async () => {
     const r = await fake.tswarm(['--help']);
-    assert.match(r.out, /\nManagement Commands:\n  node {8}Manage Swarm nodes\n  service {5}Manage Swarm services\n  swarm {7}Manage Swarm\n\nCommands:\n/);
+    assert.match(r.out, /\nManagement Commands:\n  network {5}Manage networks\n  node {8}Manage Swarm nodes\n  service {5}Manage Swarm services\n  swarm {7}Manage Swarm\n\nCommands:\n/);
   });
 });
 

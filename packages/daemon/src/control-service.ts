@@ -41,4 +41,5 @@ export function localControlService(node: SwarmNode, cluster: () => ClusterCalls
 const CLUSTER_METHODS = [
   'getJoinToken', 'inspectSwarm', 'listNodes', 'getNode', 'updateNode', 'removeNode', 'createService', 'getService',
   'listServices', 'updateService', 'removeService', 'listTasks', 'getTask', 'serviceLogs',
+  'createNetwork', 'getNetwork', 'listNetworks', 'removeNetwork',
 ] as const;

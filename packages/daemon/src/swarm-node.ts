@@ -8,7 +8,7 @@ import {
   bootstrapCredentials, createNodeKeyAndCSR, createRootCA, issueNodeCert, joinCredentials,
   NODE_CHANNEL_OPTIONS, NodeCredentials, NodeKeyStore, parseJoinToken, pinRootCA, TlsIdentity,
 } from '@tswarm/ca';
-import { createCluster, Manager, newObjectId } from '@tswarm/manager';
+import { allocateNetwork, createCluster, DEFAULT_ADDR_POOL, DEFAULT_SUBNET_SIZE, Manager, newObjectId } from '@tswarm/manager';
 import { CertRenewer } from './cert-renewer.js';
 import { SwarmError, unary, waitFor, withPort } from './node-rpc.js';
 import { LeaderView, leaderView, nextRoleStep } from './role-plan.js';
@@ -116,6 +116,10 @@ export class SwarmNode {
       if (req.dispatcherHeartbeatMs && (req.dispatcherHeartbeatMs < 100 || req.dispatcherHeartbeatMs > 3_600_000)) {
         throw new SwarmError(grpc.status.INVALID_ARGUMENT, `invalid --dispatcher-heartbeat ${req.dispatcherHeartbeatMs} ms: use between 100ms and 1h`);
       }
+      // The ingress network is cut from the pool at init; refuse a pool that cannot hold it
+      // before anything starts, rather than fail half-way through.
+      const pool = allocateNetwork({ requested: undefined, existing: [], pools: req.defaultAddrPool.length ? req.defaultAddrPool : DEFAULT_ADDR_POOL, subnetSize: req.subnetSize || DEFAULT_SUBNET_SIZE });
+      if (!pool.ok) throw new SwarmError(grpc.status.INVALID_ARGUMENT, `${pool.message.replace(/;.*$/, '')}; choose --default-addr-pool and --default-addr-pool-mask-length to fit`);
       const advertiseAddr = this.advertiseAddress(req.advertiseAddr);
       const listenAddr = req.listenAddr || `0.0.0.0:${advertiseAddr.split(':')[1]}`;
       const clusterId = newObjectId();

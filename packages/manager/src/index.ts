@@ -15,3 +15,4 @@ export { RoleReconciler, ROLE_RECHECK_MS, TRANSFER_RETRY_MS } from './role-recon
 export type { RoleReconcilerDeps } from './role-reconciler.js';
 export { planRoleChanges, recordManager, recordWorker } from './node-roles.js';
 export type { RoleChange, RoleMember } from './node-roles.js';
+export * from './allocator/index.js';

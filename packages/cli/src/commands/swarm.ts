@@ -4,6 +4,7 @@ import { Cluster, NodeRole } from '@tswarm/api';
 import { call } from '../client.js';
 import { Context } from '../context.js';
 import { CliError, usageError } from '../errors.js';
+import { parseCidr } from '../flags/addresses.js';
 import { BadValue, flagParser, parseNonEmpty, parsePort, parseUint, repeatable } from '../flags/parse.js';
 import { parseAvailability } from './node.js';
 
@@ -17,14 +18,6 @@ function parseNodeAddr(v: string): string {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+)(?::(\d+))?$/.exec(v);
   if (!m) throw new BadValue('expected <ip|interface>[:port], e.g. 192.168.1.10 or 192.168.1.10:2377');
   if (m[2] !== undefined) parsePort(m[2]);
-  return v;
-}
-
-function parseCidr(v: string): string {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(v);
-  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) < 1 || Number(m[5]) > 32) {
-    throw new BadValue('expected an IPv4 network in CIDR form, e.g. 10.20.0.0/16');
-  }
   return v;
 }
 

@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { ControlServer, LogMessage, ServiceLogsRequest } from '@tswarm/api';
 import { ControlContext, type ControlApiDeps } from './context.js';
 import { toStatus, unimplemented } from './errors.js';
+import { networkRpcs } from './networks.js';
 import { nodeRpcs } from './nodes.js';
 import { serviceRpcs } from './services.js';
 import { swarmRpcs } from './swarm.js';
@@ -25,6 +26,10 @@ export type ControlApiMethod =
   | 'removeService'
   | 'listTasks'
   | 'getTask'
+  | 'createNetwork'
+  | 'getNetwork'
+  | 'listNetworks'
+  | 'removeNetwork'
   | 'serviceLogs';
 
 export type ControlApiHandlers = Pick<ControlServer, ControlApiMethod>;
@@ -34,7 +39,7 @@ export type ControlRpcs = ReturnType<typeof controlRpcs>;
 
 export function controlRpcs(deps: ControlApiDeps) {
   const ctx = new ControlContext(deps);
-  return { ...swarmRpcs(ctx), ...nodeRpcs(ctx), ...serviceRpcs(ctx), ...taskRpcs(ctx) };
+  return { ...swarmRpcs(ctx), ...nodeRpcs(ctx), ...serviceRpcs(ctx), ...taskRpcs(ctx), ...networkRpcs(ctx) };
 }
 
 type Unary<Req, Res> = (req: Req) => Promise<Res>;
@@ -72,6 +77,10 @@ export function controlApi(deps: ControlApiDeps): ControlApiHandlers {
     removeService: unary('removeService', rpcs.removeService),
     listTasks: unary('listTasks', rpcs.listTasks),
     getTask: unary('getTask', rpcs.getTask),
+    createNetwork: unary('createNetwork', rpcs.createNetwork),
+    getNetwork: unary('getNetwork', rpcs.getNetwork),
+    listNetworks: unary('listNetworks', rpcs.listNetworks),
+    removeNetwork: unary('removeNetwork', rpcs.removeNetwork),
     serviceLogs: (call: grpc.ServerWritableStream<ServiceLogsRequest, LogMessage>) => {
       // TODO(dispatcher): stream from the agents once the dispatcher collects logs.
       call.emit(

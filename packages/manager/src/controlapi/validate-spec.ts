@@ -213,7 +213,7 @@ function checkEndpoint(e: EndpointSpec): void {
   }
 }
 
-function checkLabels(what: string, labels: { [k: string]: string }): void {
+export function checkLabels(what: string, labels: { [k: string]: string }): void {
   for (const k of Object.keys(labels)) {
     if (k.trim() === '') throw invalidArgument(`invalid ${what}: the key is empty`);
   }
