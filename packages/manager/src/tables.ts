@@ -1,4 +1,4 @@
-import { Cluster, Network, Node, Service, Task } from '@tswarm/api';
+import { Cluster, Network, Node, PublishMode, Service, Task } from '@tswarm/api';
 import { Codec, defineTable } from '@tswarm/store';
 
 /** A protobuf message type as ts-proto generates it, used as a store codec. */
@@ -14,7 +14,12 @@ export const nodesTable = defineTable<Node>('nodes', protoCodec(Node))
   .index('byHostname', (n) => n.description?.hostname.toLowerCase() || undefined);
 
 export const servicesTable = defineTable<Service>('services', protoCodec(Service))
-  .index('byName', (s) => s.spec?.name.toLowerCase() || undefined, { unique: true });
+  .index('byName', (s) => s.spec?.name.toLowerCase() || undefined, { unique: true })
+  // Checked again at apply time, so two managers choosing the same free port at once
+  // cannot both win (the control API picks ports from its local view).
+  .index('byPublishedPort', (s) => (s.endpoint?.ports ?? [])
+    .filter((p) => p.publishMode === PublishMode.PUBLISH_MODE_INGRESS && p.publishedPort > 0)
+    .map((p) => `${p.protocol}/${p.publishedPort}`), { unique: true });
 
 export const tasksTable = defineTable<Task>('tasks', protoCodec(Task))
   .index('byService', (t) => t.serviceId || undefined)
@@ -22,7 +27,10 @@ export const tasksTable = defineTable<Task>('tasks', protoCodec(Task))
   .index('bySlot', (t) => (t.serviceId ? `${t.serviceId}/${t.slot}/${t.slot === 0 ? t.nodeId : ''}` : undefined));
 
 export const networksTable = defineTable<Network>('networks', protoCodec(Network))
-  .index('byName', (n) => n.spec?.name.toLowerCase() || undefined, { unique: true });
+  .index('byName', (n) => n.spec?.name.toLowerCase() || undefined, { unique: true })
+  // The allocator decides from the local view; these make a concurrent duplicate fail at apply.
+  .index('byVni', (n) => (n.vni ? String(n.vni) : undefined), { unique: true })
+  .index('bySubnet', (n) => n.ipam?.subnet || undefined, { unique: true });
 
 /** Exactly one object, keyed by the cluster ID: CA, join tokens and cluster-wide settings. */
 export const clusterTable = defineTable<Cluster>('cluster', protoCodec(Cluster));
