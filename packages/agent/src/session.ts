@@ -12,6 +12,7 @@ import {
   type SessionMessage,
   type TaskStatusUpdate,
 } from '@tswarm/api';
+import { NODE_CHANNEL_OPTIONS } from '@tswarm/ca';
 import type { Clock, Rng, TimerHandle } from './clock.js';
 import { heartbeatDelayMs, SESSION_OPEN_TIMEOUT_MS } from './timing.js';
 
@@ -49,7 +50,8 @@ export class Session {
   sessionId = '';
 
   constructor(private readonly opts: SessionOptions) {
-    this.client = new DispatcherClient(opts.addr, opts.credentials);
+    // Managers are dialled by IP; a fixed TLS server name keeps Node from warning (DEP0123).
+    this.client = new DispatcherClient(opts.addr, opts.credentials, NODE_CHANNEL_OPTIONS);
     this.closed = new Promise((resolve) => { this.endSession = resolve; });
   }
 
