@@ -1,7 +1,8 @@
 // `npm run demo`: a 3-host lab (prefix "tsw", so it never collides with the e2e tests' labs),
 // a swarm formed with the CLI (init on h1, h2 joins as a manager, h3 as a worker), a
 // 3-replica service spread over the hosts, and what a user would look at. The lab stays up.
-// The overlay scenario (networks, service names, routing mesh) extends this when it lands.
+// Overlay networks exist as objects so far; service names and the routing mesh extend this
+// scenario when the data plane lands.
 import { Lab } from './lab.js';
 import { tswarmOk } from './swarm.js';
 
@@ -33,6 +34,8 @@ async function main(): Promise<void> {
   await show(lab, 'h2', 'swarm', 'join', '--token', managerToken, addr);
   await show(lab, 'h3', 'swarm', 'join', '--token', workerToken, addr);
   await show(lab, 'h1', 'node', 'ls');
+  await show(lab, 'h1', 'network', 'create', '-d', 'overlay', 'app');
+  await show(lab, 'h1', 'network', 'ls');
   await show(lab, 'h1', 'service', 'create', '--name', 'web', '--replicas', '3', 'tswarm/busybox', 'httpd', '-f', '-p', '80');
   await show(lab, 'h2', 'service', 'ls');
   await show(lab, 'h2', 'service', 'ps', 'web');
