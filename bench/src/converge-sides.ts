@@ -1,11 +1,13 @@
-// The two clusters the converge benchmark drives, behind one small interface: services are
-// created, scaled and removed with each system's own CLI (what a user types), and watched through
-// each system's API (tswarm's gRPC control API, Docker's Engine API), polled at the same period.
+// The clusters the converge benchmark drives (tswarm twice, on a shared engine and with one engine
+// per host; Docker Swarm), behind one small interface: services are created, scaled and removed
+// with each system's own CLI (what a user types), and watched through each system's API (tswarm's
+// gRPC control API, Docker's Engine API), polled at the same period.
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ControlClient, grpcTarget, NodeState, parseHost, TaskState } from '@tswarm/api';
 import { Lab } from '@tswarm/e2e';
 import { DockerApi } from './docker-api.js';
+import { containerdPid, destroyEngines, dockerdPid, Engine, engineSocketUrl, removeEngineContainers, startEngines } from './engines.js';
 import { peakRssMiB, runOk, until } from './exec.js';
 import { SwarmLab } from './swarm-peer.js';
 
@@ -54,21 +56,54 @@ function perNode(nodeIds: string[]): number[] {
 
 const mib = (n: number) => (Number.isNaN(n) ? '?' : Math.round(n).toString());
 
-/** tswarm: a 3-host e2e lab, tswarmd on h1 (manager) and h2, h3 (workers), one shared Docker Engine. */
+/** Where a tswarm side's containers run: the machine's one Docker Engine, or one engine per lab host. */
+export type EngineLayout = 'shared' | 'per-host';
+
+/**
+ * tswarm: a 3-host e2e lab, tswarmd on h1 (manager) and h2, h3 (workers). With `shared`, all
+ * three drive the machine's one Docker Engine; with `per-host`, each host gets its own dockerd
+ * inside its namespace, started exactly as the Swarm peer's are (engines.ts, no swarm mode), and
+ * its tswarmd is pointed at it with --docker-host, as Swarm's nodes each have their own engine.
+ */
 export class TswarmSide implements ConvergeSide {
-  readonly name = 'tswarm';
-  readonly setup = [
-    `tswarm: ${HOSTS} lab hosts (network namespaces), one tswarmd each: h1 manager, h2 and h3 workers;`,
-    '        all three drive the machine\'s one Docker Engine (/var/run/docker.sock), containers labelled per node.',
-  ];
+  readonly name: string;
+  readonly setup: string[];
   private lab: Lab | undefined;
   private control: ControlClient | undefined;
-  private readonly engine = new DockerApi('/var/run/docker.sock');
+  private engines: Engine[] = [];
+  private readonly sharedEngine = new DockerApi('/var/run/docker.sock');
 
-  constructor(private readonly prefix: string, private readonly subnet: string) {}
+  constructor(private readonly prefix: string, private readonly subnet: string, private readonly layout: EngineLayout) {
+    this.name = layout === 'shared' ? 'tswarm shared-engine' : 'tswarm engine-per-host';
+    this.setup = layout === 'shared'
+      ? [
+          `${this.name}: ${HOSTS} lab hosts (network namespaces), one tswarmd each: h1 manager, h2 and h3 workers;`,
+          '        all three drive the machine\'s one Docker Engine (/var/run/docker.sock), containers labelled per node.',
+        ]
+      : [
+          `${this.name}: ${HOSTS} lab hosts, one tswarmd each (h1 manager, h2 and h3 workers) AND one dockerd 20.10 each,`,
+          '        started in the host\'s namespace exactly as the Swarm side\'s (no swarm mode), image loaded with docker save|load;',
+          '        each tswarmd runs --docker-host unix:///run/tswarm-lab/<lab>/hN/docker/docker.sock, its own host\'s engine.',
+        ];
+  }
 
   async up(): Promise<void> {
-    const lab = (this.lab = await Lab.up(HOSTS, { prefix: this.prefix, subnet: this.subnet, logLevel: 'warn' }));
+    let lab: Lab;
+    if (this.layout === 'shared') {
+      lab = this.lab = await Lab.up(HOSTS, { prefix: this.prefix, subnet: this.subnet, logLevel: 'warn' });
+    } else {
+      await this.destroy(); // whatever a killed run left, dockerds first
+      // Bare hosts first: each engine needs its namespace, and each tswarmd its engine.
+      lab = this.lab = await Lab.up(HOSTS, {
+        prefix: this.prefix,
+        subnet: this.subnet,
+        logLevel: 'warn',
+        startDaemons: false,
+        daemonArgs: (h) => ['--docker-host', engineSocketUrl(this.prefix, h.name)], // the last --docker-host wins
+      });
+      this.engines = await startEngines(lab.hosts, this.prefix, IMAGE);
+      await Promise.all(lab.hosts.map((h) => lab.startDaemon(h.name)));
+    }
     const m = lab.hosts[0]!;
     const ok = async (host: string, ...args: string[]) => {
       const r = await lab.tswarm(host, ...args);
@@ -105,7 +140,10 @@ export class TswarmSide implements ConvergeSide {
   }
 
   async containers(serviceId: string): Promise<number> {
-    return (await this.engine.containersWithLabel(`com.tswarm.service.id=${serviceId}`)).length;
+    const label = `com.tswarm.service.id=${serviceId}`;
+    const apis = this.layout === 'shared' ? [this.sharedEngine] : this.engines.map((e) => e.api);
+    const counts = await Promise.all(apis.map(async (api) => (await api.containersWithLabel(label)).length));
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   async remove(): Promise<void> {
@@ -119,15 +157,45 @@ export class TswarmSide implements ConvergeSide {
 
   memory(): string {
     const lab = this.lab;
-    if (!lab) return 'tswarm: not up';
-    return `tswarmd peak RSS: manager h1 ${mib(peakRssMiB(lab.daemonPid('h1')))} MiB, worker h2 ${mib(peakRssMiB(lab.daemonPid('h2')))} MiB (plus the one shared dockerd + containerd, not counted)`;
+    if (!lab) return `${this.name}: not up`;
+    const rss = (h: string) => mib(peakRssMiB(lab.daemonPid(h)));
+    if (this.layout === 'shared') {
+      return `${this.name} peak RSS: tswarmd manager h1 ${rss('h1')} MiB, worker h2 ${rss('h2')} MiB (plus the one shared dockerd + containerd, not counted)`;
+    }
+    const engine = (i: number) => {
+      const e = this.engines[i];
+      return e ? `dockerd ${mib(peakRssMiB(dockerdPid(e)))} + containerd ${mib(peakRssMiB(containerdPid(e)))} MiB` : 'no engine';
+    };
+    return `${this.name} peak RSS: manager h1 tswarmd ${rss('h1')} MiB + ${engine(0)}, worker h2 tswarmd ${rss('h2')} MiB + ${engine(1)}`;
   }
 
+  /**
+   * Removes the lab. Engine-per-host: tswarmds first (so none restarts a task), then every
+   * container through its engine's API, then the engines (by pid file), their cgroups, and the
+   * lab's namespaces and state directory. Each step runs even when an earlier one failed.
+   */
   async down(): Promise<void> {
     this.control?.close();
     this.control = undefined;
+    const lab = this.lab;
+    const engines = this.engines;
     this.lab = undefined;
-    await Lab.destroy(this.prefix); // also removes the lab's containers from the shared engine
+    this.engines = [];
+    if (this.layout === 'shared') {
+      await Lab.destroy(this.prefix); // also removes the lab's containers from the shared engine
+      return;
+    }
+    if (lab) await Promise.allSettled(lab.hosts.map((h) => lab.stopDaemon(h.name, 3000)));
+    await removeEngineContainers(engines);
+    await this.destroy();
+  }
+
+  /** Engine-per-host: removes lab `prefix` from pid files and names alone (also a killed run's). */
+  private async destroy(): Promise<void> {
+    const errors: string[] = [];
+    await destroyEngines(this.prefix).catch((err: Error) => errors.push(err.message));
+    await Lab.destroy(this.prefix).catch((err: Error) => errors.push(err.message));
+    if (errors.length) throw new Error(`${this.name} clean-up: ${errors.join('; ')}`);
   }
 
   /** The CLI as a user runs it, from the root namespace against h1's socket (as docker -H is). */

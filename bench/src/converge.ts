@@ -1,5 +1,7 @@
 // `npm run bench -- converge`: how fast a 3-host cluster converges on a service, tswarm against
-// Docker Swarm measured in the same run. Each step is timed from spawning the user's CLI command
+// Docker Swarm measured in the same run. tswarm runs twice: with its three hosts sharing the
+// machine's one Docker Engine (as the e2e lab does), and with one engine per host like Swarm's
+// nodes (the like-for-like comparison: the key ratio on the last line). Each step is timed from spawning the user's CLI command
 // until the cluster's API shows the end state:
 //   create N   `service create -d --replicas N`  → N tasks Running (desired Running)
 //   scale 90→0 `service scale -d web=0`          → no container of the service left on any engine
@@ -15,10 +17,13 @@ const STEP_TIMEOUT_MS = 120_000;
 const POLL_MS = 100;
 /** Quiet time between steps, so one step's tail (task reaping, log flushes) is not billed to the next. */
 const SETTLE_MS = 1000;
+/** After SIGINT/SIGTERM the process exits at the latest this long after clean-up began. */
+const CLEANUP_BOUND_MS = 90_000;
 
 /** Lab prefixes and subnets of their own, so the benchmark never meets a developer's lab. */
 const TSWARM_LAB = { prefix: 'tswb', subnet: '192.168.232.0/24' };
 const SWARM_LAB = { prefix: 'tswbs', subnet: '192.168.233.0/24' };
+const TSWARM_EPH_LAB = { prefix: 'tswbe', subnet: '192.168.234.0/24' };
 
 /** Swarm's figures from shared/MACHINE-NOTES.md, printed only when the peer cannot run here. */
 const SWARM_RECORDED: Record<string, number> = { 'create N=3': 1.8, 'create N=30': 5.3, 'create N=90': 17.3, 'scale 90→0': 13.0 };
@@ -127,35 +132,52 @@ function median(xs: number[] | undefined): number {
 
 const f2 = (n: number) => (Number.isNaN(n) ? '-' : n.toFixed(2));
 
+const NOT_MEASURED = NaN;
+
 export async function convergeBench(): Promise<void> {
-  const tswarm = new TswarmSide(TSWARM_LAB.prefix, TSWARM_LAB.subnet);
+  const shared = new TswarmSide(TSWARM_LAB.prefix, TSWARM_LAB.subnet, 'shared');
+  const perHost = new TswarmSide(TSWARM_EPH_LAB.prefix, TSWARM_EPH_LAB.subnet, 'per-host');
   const swarm = new SwarmSide(SWARM_LAB.prefix, SWARM_LAB.subnet);
   let cleaning: Promise<void> | undefined;
   const cleanUp = () =>
-    (cleaning ??= Promise.allSettled([tswarm.down(), swarm.down()]).then((rs) => {
+    (cleaning ??= Promise.allSettled([shared.down(), perHost.down(), swarm.down()]).then((rs) => {
       for (const r of rs) if (r.status === 'rejected') console.error(`converge: clean-up: ${(r.reason as Error).message}`);
     }));
+  let signalled = false;
   const onSignal = (sig: NodeJS.Signals) => {
-    console.error(`\nconverge: ${sig}, removing both clusters…`);
+    if (signalled) return; // clean-up is already under way; a second Ctrl-C must not cut it short
+    signalled = true;
+    console.error(`\nconverge: ${sig}, removing all three clusters…`);
+    // A clean-up that hangs must not keep the process alive forever.
+    setTimeout(() => process.exit(130), CLEANUP_BOUND_MS).unref();
     void cleanUp().then(() => process.exit(130));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   console.log(`converge benchmark: ${ROUNDS} round(s), medians; each side is a 3-host lab of network namespaces on its own bridge.`);
-  for (const l of [...tswarm.setup, ...swarm.setup]) console.log(l);
-  console.log(`both: service "${SERVICE_NAME}" of \`sleep 3600\` with --stop-signal KILL (sleep ignores SIGTERM; without KILL every stop`);
-  console.log('      waits the 10 s grace period), no networks (Docker\'s default bridge, so Swarm\'s 2 s overlay stop delay does not apply).');
+  for (const l of [...shared.setup, ...perHost.setup, ...swarm.setup]) console.log(l);
+  console.log(`all:   service "${SERVICE_NAME}" of \`sleep 3600\` with --stop-signal KILL (sleep ignores SIGTERM; without KILL every stop`);
+  console.log('       waits the 10 s grace period), no networks (Docker\'s default bridge, so Swarm\'s 2 s overlay stop delay does not apply).');
   console.log(`clock: from spawning the CLI (create -d / scale -d / rm, from the root namespace) until the API shows the end state,`);
-  console.log(`       polled every ${POLL_MS} ms: tswarm ListTasks/ListServices over gRPC, Swarm /tasks, /services, /containers on each engine.`);
-  console.log('       rounds alternate Swarm, tswarm on the same 2 cores (other work on the machine adds noise).');
+  console.log(`       polled every ${POLL_MS} ms: tswarm ListTasks/ListServices over gRPC, Swarm /tasks, /services; containers on each engine.`);
+  console.log('       rounds run Swarm, tswarm shared-engine, tswarm engine-per-host in turn on the same 2 cores (other work adds noise).');
   console.log(`round lines: ${ROWS.join(' / ')} in s, and Running tasks per node at N=${REPLICA_ROWS.at(-1)}.\n`);
 
   const ours = newSamples();
+  const oursEph = newSamples();
   const theirs = newSamples();
   let swarmError = '';
+  let ephError = '';
   try {
-    await tswarm.up();
+    await shared.up();
+    try {
+      await perHost.up();
+    } catch (e) {
+      ephError = (e as Error).message;
+      console.log(`tswarm engine-per-host could not run here: ${ephError}`);
+      await perHost.down().catch(() => undefined);
+    }
     try {
       await swarm.up();
     } catch (e) {
@@ -164,27 +186,34 @@ export async function convergeBench(): Promise<void> {
     }
     for (let r = 1; r <= ROUNDS; r++) {
       if (!swarmError) await round(swarm, theirs);
-      await round(tswarm, ours);
+      await round(shared, ours);
+      if (!ephError) await round(perHost, oursEph);
       const line = (m: Samples) => `${ROWS.map((row) => f2(m.total.get(row)?.at(-1) ?? NaN)).join(' / ')} s (per node ${m.placement.join('/')})`;
-      console.log(`round ${r}: tswarm ${line(ours)}${swarmError ? '' : ` | Swarm ${line(theirs)}`}`);
+      console.log(`round ${r}: tswarm shared-engine ${line(ours)}`);
+      if (!ephError) console.log(`         tswarm engine-per-host ${line(oursEph)}`);
+      if (!swarmError) console.log(`         Swarm ${line(theirs)}`);
     }
     const swarmFigure = (row: Row) => (swarmError ? SWARM_RECORDED[row] ?? NaN : median(theirs.total.get(row)));
-    const swarmHead = swarmError ? 'Swarm s (recorded, not measured in this run)' : 'Swarm s';
-    console.log(`\n${'step'.padEnd(12)} | tswarm s | ${swarmHead} | ratio tswarm/Swarm`);
+    const ephFigure = (row: Row) => (ephError ? NOT_MEASURED : median(oursEph.total.get(row)));
+    const heads = ['tswarm shared-engine s', 'tswarm engine-per-host s', swarmError ? 'Swarm s (recorded, not measured in this run)' : 'Swarm s'];
+    console.log(`\n${'step'.padEnd(12)} | ${heads.join(' | ')} | ratio (engine-per-host / Swarm)`);
     for (const row of ROWS) {
-      const t = median(ours.total.get(row));
-      const s = swarmFigure(row);
-      console.log(`${row.padEnd(12)} | ${f2(t).padStart(8)} | ${f2(s).padStart(swarmHead.length)} | ${f2(t / s)}`);
+      const cells = [median(ours.total.get(row)), ephFigure(row), swarmFigure(row)];
+      console.log(`${row.padEnd(12)} | ${cells.map((c, i) => f2(c).padStart(heads[i]!.length)).join(' | ')} | ${f2(cells[1]! / cells[2]!)}`);
     }
     const cliLine = (m: Samples) => ROWS.map((row) => f2(median(m.cli.get(row)))).join(' / ');
-    console.log(`of which the CLI command itself (spawn → exit): tswarm ${cliLine(ours)} s${swarmError ? '' : `, Swarm ${cliLine(theirs)} s`}`);
+    console.log(`of which the CLI command itself (spawn → exit): tswarm shared-engine ${cliLine(ours)} s` +
+      `${ephError ? '' : `, tswarm engine-per-host ${cliLine(oursEph)} s`}${swarmError ? '' : `, Swarm ${cliLine(theirs)} s`}`);
     console.log('  (tswarm\'s CLI is a Node program, docker\'s a Go binary: start-up is most of the rm row)');
-    console.log(tswarm.memory());
+    console.log(shared.memory());
+    if (!ephError) console.log(perHost.memory());
     if (!swarmError) console.log(swarm.memory());
     else console.log('Swarm peak RSS (recorded, not measured in this run): dockerd 102–130 MiB + containerd 45 MiB per host at 30 tasks');
-    const key = `create N=${REPLICA_ROWS.at(-1)}`;
-    const ratio = median(ours.total.get(key)) / swarmFigure(key);
-    console.log(`converge N=${REPLICA_ROWS.at(-1)} ratio tswarm/Swarm${swarmError ? ' (against recorded Swarm figure)' : ''}: ${f2(ratio)}`);
+    const last = REPLICA_ROWS.at(-1)!;
+    const key = `create N=${last}`;
+    const against = swarmError ? ', against recorded Swarm figure' : '';
+    console.log(`converge N=${last} ratio tswarm/Swarm (tswarm on one shared engine, Swarm one engine per host${against}): ${f2(median(ours.total.get(key)) / swarmFigure(key))}`);
+    console.log(`converge N=${last} ratio tswarm/Swarm (one engine per host each${against}): ${f2(ephFigure(key) / swarmFigure(key))}`);
   } finally {
     await cleanUp();
     process.removeListener('SIGINT', onSignal);
