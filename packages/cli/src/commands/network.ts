@@ -1,16 +1,15 @@
 import { Command, Option } from 'commander';
-import type { Network, NetworkSpec } from '@tswarm/api';
+import type { NetworkSpec } from '@tswarm/api';
 import { call } from '../client.js';
 import { checkFormat, Context } from '../context.js';
 import { CliError, usageError } from '../errors.js';
 import { parseCidr, parseIPv4Addr } from '../flags/addresses.js';
 import { BadValue, flagParser, parseKeyValue, repeatable } from '../flags/parse.js';
 import { inspectNetwork, renderNetworkList } from '../render/networks.js';
+import { inspectCommand } from './inspect.js';
 
 type Ctx = () => Context;
 
-/** Docker's inspect JSON indentation. */
-const INSPECT_INDENT = 4;
 /**
  * Checked here as well as by the manager so a typo fails at once with exit 125 and
  * nothing sent; the manager stays the authority (other clients call it directly).
@@ -103,23 +102,16 @@ function networkListCommand(ctx: Ctx): Command {
 }
 
 function networkInspectCommand(ctx: Ctx): Command {
-  return new Command('inspect')
-    .description('Display detailed information on one or more networks')
-    .usage('[OPTIONS] NETWORK [NETWORK...]')
-    .argument('<NETWORK...>')
-    .addOption(new Option('-f, --format <string>', 'Format output: "json"'))
-    .action(async (refs: string[], o: { format?: string }) => {
-      checkFormat(o.format);
-      const c = ctx();
-      const clients = c.clients();
-      const networks: Network[] = [];
-      for (const networkId of refs) {
-        const { network } = await call(clients, clients.control.getNetwork, clients.control, { networkId });
-        if (!network) throw new CliError(`no such network: ${networkId}`);
-        networks.push(network);
-      }
-      c.out(JSON.stringify(networks.map(inspectNetwork), null, INSPECT_INDENT) + '\n');
-    });
+  return inspectCommand(ctx, {
+    plural: 'networks',
+    argName: 'NETWORK',
+    fetch: async (clients, networkId) => {
+      const { network } = await call(clients, clients.control.getNetwork, clients.control, { networkId });
+      if (!network) throw new CliError(`no such network: ${networkId}`);
+      return network;
+    },
+    json: inspectNetwork,
+  });
 }
 
 function networkRemoveCommand(ctx: Ctx): Command {

@@ -2,10 +2,11 @@ import { Command, Option } from 'commander';
 import { Node, NodeAvailability, NodeRole, NodeSpec } from '@tswarm/api';
 import { call, Clients } from '../client.js';
 import { checkFormat, Context } from '../context.js';
-import { CliError, usageError } from '../errors.js';
+import { CliError } from '../errors.js';
 import { flagParser, oneOf, parseKeyValue, parseNonEmpty, repeatable } from '../flags/parse.js';
 import { renderNodeList } from '../render/nodes.js';
 import { prettyNode } from '../render/pretty.js';
+import { inspectCommand } from './inspect.js';
 
 type Ctx = () => Context;
 
@@ -62,22 +63,7 @@ async function getNode(clients: Clients, ref: string): Promise<Node> {
 }
 
 function nodeInspectCommand(ctx: Ctx): Command {
-  return new Command('inspect')
-    .description('Display detailed information on one or more nodes')
-    .usage('[OPTIONS] self|NODE [NODE...]')
-    .argument('<NODE...>')
-    .addOption(new Option('-f, --format <string>', 'Format output: "json"'))
-    .option('--pretty', 'Print the information in a human friendly format')
-    .action(async (refs: string[], o: { format?: string; pretty?: boolean }) => {
-      if (o.pretty && o.format) throw usageError('--format is incompatible with --pretty');
-      checkFormat(o.format);
-      const c = ctx();
-      const clients = c.clients();
-      const nodes: Node[] = [];
-      for (const ref of refs) nodes.push(await getNode(clients, ref));
-      if (o.pretty) c.out(nodes.map((n) => prettyNode(n).join('\n') + '\n').join('\n\n'));
-      else c.out(JSON.stringify(nodes.map((n) => Node.toJSON(n)), null, 4) + '\n');
-    });
+  return inspectCommand(ctx, { plural: 'nodes', argName: 'self|NODE', fetch: getNode, json: (n: Node) => Node.toJSON(n), pretty: prettyNode });
 }
 
 /** Reads a node, lets `change` edit its spec, writes it back at the version read. */

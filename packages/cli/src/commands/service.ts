@@ -2,13 +2,14 @@ import { Command, Option } from 'commander';
 import { Service } from '@tswarm/api';
 import { call } from '../client.js';
 import { checkFormat, Context } from '../context.js';
-import { CliError, usageError } from '../errors.js';
+import { CliError } from '../errors.js';
 import { prettyService } from '../render/pretty.js';
 import { renderServiceList } from '../render/services.js';
 import { serviceCreateCommand } from './service-create.js';
 import { serviceLogsCommand } from './service-logs.js';
 import { servicePsCommand } from './service-ps.js';
 import { serviceRollbackCommand, serviceScaleCommand, serviceUpdateCommand } from './service-update.js';
+import { inspectCommand } from './inspect.js';
 
 type Ctx = () => Context;
 
@@ -45,31 +46,19 @@ function serviceListCommand(ctx: Ctx): Command {
     });
 }
 
-/** Docker's inspect JSON indentation. */
-const INSPECT_INDENT = 4;
-
 function serviceInspectCommand(ctx: Ctx): Command {
-  return new Command('inspect')
-    .description('Display detailed information on one or more services')
-    .usage('[OPTIONS] SERVICE [SERVICE...]')
-    .argument('<SERVICE...>')
-    .addOption(new Option('-f, --format <string>', 'Format output: "json"'))
-    .option('--pretty', 'Print the information in a human friendly format')
-    .action(async (refs: string[], o: { format?: string; pretty?: boolean }) => {
-      if (o.pretty && o.format) throw usageError('--format is incompatible with --pretty');
-      checkFormat(o.format);
-      const c = ctx();
-      const clients = c.clients();
-      const found: Service[] = [];
-      for (const ref of refs) {
-        const { service } = await call(clients, clients.control.getService, clients.control, { serviceId: ref });
-        if (!service) throw new CliError(`no such service: ${ref}`);
-        found.push(service);
-      }
-      if (o.pretty) c.out(found.map((s) => prettyService(s).join('\n') + '\n').join('\n\n'));
-      // The wire objects in protobuf's canonical JSON mapping (camelCase, enum names).
-      else c.out(JSON.stringify(found.map((s) => Service.toJSON(s)), null, INSPECT_INDENT) + '\n');
-    });
+  return inspectCommand(ctx, {
+    plural: 'services',
+    argName: 'SERVICE',
+    fetch: async (clients, ref) => {
+      const { service } = await call(clients, clients.control.getService, clients.control, { serviceId: ref });
+      if (!service) throw new CliError(`no such service: ${ref}`);
+      return service;
+    },
+    // The wire objects in protobuf's canonical JSON mapping (camelCase, enum names).
+    json: (s: Service) => Service.toJSON(s),
+    pretty: prettyService,
+  });
 }
 
 /** `service rm a b c`: each removed name is printed; failures are collected and reported at the end. */
