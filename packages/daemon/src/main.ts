@@ -12,6 +12,7 @@ import { connectEngine, engineInfo } from './engine.js';
 import { hostFacts } from './host-info.js';
 import { localApi } from './local-api.js';
 import { bindLocal } from './socket.js';
+import { lockDataDir } from './data-dir-lock.js';
 
 /** A started daemon; `stop()` closes the socket and ends the process's work. */
 export interface RunningDaemon {
@@ -22,6 +23,7 @@ export interface RunningDaemon {
 /** The composition root: builds every component of tswarmd from its config and starts them. */
 export async function startDaemon(config: DaemonConfig, log: Logger): Promise<RunningDaemon> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const unlock = lockDataDir(config.dataDir);
   const docker = connectEngine(config.dockerHost);
   const server = new grpc.Server();
   let control: ControlApiHandlers | undefined;
@@ -66,6 +68,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       await swarm.stopAll();
       await group?.stop();
+      unlock();
     },
   };
 }
