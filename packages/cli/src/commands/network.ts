@@ -1,12 +1,13 @@
 import { Command, Option } from 'commander';
 import type { NetworkSpec } from '@tswarm/api';
 import { call } from '../client.js';
-import { checkFormat, Context } from '../context.js';
+import { Context } from '../context.js';
 import { CliError, usageError } from '../errors.js';
 import { parseCidr, parseIPv4Addr } from '../flags/addresses.js';
 import { BadValue, flagParser, parseKeyValue, repeatable } from '../flags/parse.js';
 import { inspectNetwork, renderNetworkList } from '../render/networks.js';
 import { inspectCommand } from './inspect.js';
+import { listCommand } from './list.js';
 
 type Ctx = () => Context;
 
@@ -85,20 +86,15 @@ function networkCreateCommand(ctx: Ctx): Command {
 }
 
 function networkListCommand(ctx: Ctx): Command {
-  return new Command('ls')
-    .alias('list')
-    .description('List networks')
-    .addOption(new Option('--format <string>', 'Format output: "json" or "table"'))
-    .option('--no-trunc', 'Do not truncate the output')
-    .option('-q, --quiet', 'Only display network IDs')
-    .action(async (o: { format?: string; quiet?: boolean; trunc: boolean }) => {
-      const format = checkFormat(o.format);
-      const c = ctx();
-      const clients = c.clients();
+  return listCommand(ctx, {
+    description: 'List networks',
+    quietHelp: 'Only display network IDs',
+    noTrunc: true,
+    lines: async (clients, o) => {
       const { networks } = await call(clients, clients.control.listNetworks, clients.control, {});
-      const lines = renderNetworkList(networks, { quiet: Boolean(o.quiet), format, noTrunc: !o.trunc });
-      if (lines.length) c.out(lines.join('\n') + '\n');
-    });
+      return renderNetworkList(networks, o);
+    },
+  });
 }
 
 function networkInspectCommand(ctx: Ctx): Command {

@@ -1,12 +1,13 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { Node, NodeAvailability, NodeRole, NodeSpec } from '@tswarm/api';
 import { call, Clients } from '../client.js';
-import { checkFormat, Context } from '../context.js';
+import { Context } from '../context.js';
 import { CliError } from '../errors.js';
 import { flagParser, oneOf, parseKeyValue, parseNonEmpty, repeatable } from '../flags/parse.js';
 import { renderNodeList } from '../render/nodes.js';
 import { prettyNode } from '../render/pretty.js';
 import { inspectCommand } from './inspect.js';
+import { listCommand } from './list.js';
 
 type Ctx = () => Context;
 
@@ -39,19 +40,13 @@ async function selfId(clients: Clients): Promise<string> {
 }
 
 function nodeListCommand(ctx: Ctx): Command {
-  return new Command('ls')
-    .alias('list')
-    .description('List nodes in the swarm')
-    .addOption(new Option('--format <string>', 'Format output: "json" or "table"'))
-    .option('-q, --quiet', 'Only display IDs')
-    .action(async (o: { format?: string; quiet?: boolean }) => {
-      const format = checkFormat(o.format);
-      const c = ctx();
-      const clients = c.clients();
+  return listCommand(ctx, {
+    description: 'List nodes in the swarm',
+    lines: async (clients, o) => {
       const { nodes } = await call(clients, clients.control.listNodes, clients.control, {});
-      const lines = renderNodeList(nodes, o.quiet ? '' : await selfId(clients), { quiet: Boolean(o.quiet), format });
-      if (lines.length) c.out(lines.join('\n') + '\n');
-    });
+      return renderNodeList(nodes, o.quiet ? '' : await selfId(clients), o);
+    },
+  });
 }
 
 async function getNode(clients: Clients, ref: string): Promise<Node> {

@@ -1,7 +1,7 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { Service } from '@tswarm/api';
 import { call } from '../client.js';
-import { checkFormat, Context } from '../context.js';
+import { Context } from '../context.js';
 import { CliError } from '../errors.js';
 import { prettyService } from '../render/pretty.js';
 import { renderServiceList } from '../render/services.js';
@@ -10,6 +10,7 @@ import { serviceLogsCommand } from './service-logs.js';
 import { servicePsCommand } from './service-ps.js';
 import { serviceRollbackCommand, serviceScaleCommand, serviceUpdateCommand } from './service-update.js';
 import { inspectCommand } from './inspect.js';
+import { listCommand } from './list.js';
 
 type Ctx = () => Context;
 
@@ -31,19 +32,13 @@ export function serviceCommand(ctx: Ctx): Command {
 }
 
 function serviceListCommand(ctx: Ctx): Command {
-  return new Command('ls')
-    .alias('list')
-    .description('List services')
-    .addOption(new Option('--format <string>', 'Format output: "json" or "table"'))
-    .option('-q, --quiet', 'Only display IDs')
-    .action(async (o: { format?: string; quiet?: boolean }) => {
-      const format = checkFormat(o.format);
-      const c = ctx();
-      const clients = c.clients();
+  return listCommand(ctx, {
+    description: 'List services',
+    lines: async (clients, o) => {
       const res = await call(clients, clients.control.listServices, clients.control, {});
-      const lines = renderServiceList(res.services, res.counts, { quiet: Boolean(o.quiet), format });
-      if (lines.length) c.out(lines.join('\n') + '\n');
-    });
+      return renderServiceList(res.services, res.counts, o);
+    },
+  });
 }
 
 function serviceInspectCommand(ctx: Ctx): Command {
