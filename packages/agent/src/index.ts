@@ -6,6 +6,7 @@ export { ExecutorError, ContainerNotFoundError } from './executor.js';
 export type {
   Executor, TaskController, ContainerObservation, ExitStatus, ManagedContainer, LogOptions,
 } from './executor.js';
+export type { Dataplane } from './dataplane.js';
 export { FakeExecutor } from './fake-executor.js';
 export type { FakeContainer, FakeExecutorOptions, FakeOp } from './fake-executor.js';
 export { systemClock, sleep } from './clock.js';

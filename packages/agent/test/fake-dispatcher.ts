@@ -74,6 +74,7 @@ export class FakeDispatcher {
         call.write({
           type: AssignmentsMessage_Type.TYPE_COMPLETE,
           changes: [...this.cluster.tasks.values()].map((task) => ({ action: AssignmentChange_Action.ACTION_UPDATE, task })),
+          networkView: undefined,
         });
       },
       updateTaskStatus: (call: grpc.ServerUnaryCall<UpdateTaskStatusRequest, unknown>, cb: grpc.sendUnaryData<object>) => {
@@ -140,7 +141,7 @@ export class FakeDispatcher {
 
   private sendChange(action: AssignmentChange_Action, task: Task): void {
     for (const s of this.assignmentStreams) {
-      s.write({ type: AssignmentsMessage_Type.TYPE_INCREMENTAL, changes: [{ action, task }] });
+      s.write({ type: AssignmentsMessage_Type.TYPE_INCREMENTAL, changes: [{ action, task }], networkView: undefined });
     }
   }
 }

@@ -38,6 +38,7 @@ export function node(id: string, hostname: string, o: Partial<{ state: NodeState
     description: { hostname, os: 'linux', architecture: 'x86_64', resources: { nanoCpus: 2e9, memoryBytes: 2 * 1024 ** 3 }, engineVersion: o.engine ?? '20.10.24' },
     status: { state: o.state ?? NodeState.NODE_STATE_READY, message: '', addr: '10.0.0.1' },
     managerStatus: manager ? { raftId: '1', addr: '10.0.0.1:2377', leader: o.manager === 'leader', reachability: o.manager === 'unreachable' ? 'unreachable' : 'reachable' } : undefined,
+    attachments: [],
     role: manager ? NodeRole.NODE_ROLE_MANAGER : NodeRole.NODE_ROLE_WORKER,
   };
 }

@@ -63,6 +63,7 @@ export async function createCluster(store: Store, c: ClusterInit): Promise<Clust
     status: { state: NodeState.NODE_STATE_UNKNOWN, message: 'initialized the swarm', addr: c.advertiseAddr.split(':')[0] ?? '' },
     managerStatus: { raftId: c.nodeId, addr: c.advertiseAddr, leader: true, reachability: 'reachable' },
     role: NodeRole.NODE_ROLE_MANAGER,
+    attachments: [],
   };
   const ingress = ingressNetwork(c.ingressNetworkId ?? newObjectId(), cluster, meta);
   await store.update((tx) => {

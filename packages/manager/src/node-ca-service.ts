@@ -68,6 +68,7 @@ export function nodeCAService(deps: NodeCADeps): NodeCAServer {
           status: { state: NodeState.NODE_STATE_UNKNOWN, message: 'joined; waiting for its first session', addr: call.request.advertiseAddr.split(':')[0] ?? '' },
           managerStatus: undefined,
           role: wireRole,
+          attachments: [],
         };
         await deps.store.update((tx) => tx.create(nodesTable, node));
         cb(null, { nodeId, certificatePem, role: wireRole, clusterId: deps.clusterId });

@@ -109,7 +109,7 @@ export class AssignmentStream implements SessionBound {
       this.sent.set(row.object.id, row.object);
       changes.push({ action: AssignmentChange_Action.ACTION_UPDATE, task: row.object });
     }
-    this.sink.send({ type: AssignmentsMessage_Type.TYPE_COMPLETE, changes });
+    this.sink.send({ type: AssignmentsMessage_Type.TYPE_COMPLETE, changes, networkView: undefined });
     void this.pump(watcher);
   }
 
@@ -171,6 +171,6 @@ export class AssignmentStream implements SessionBound {
       }
     }
     this.touched.clear();
-    if (changes.length > 0) this.sink.send({ type: AssignmentsMessage_Type.TYPE_INCREMENTAL, changes });
+    if (changes.length > 0) this.sink.send({ type: AssignmentsMessage_Type.TYPE_INCREMENTAL, changes, networkView: undefined });
   }
 }
