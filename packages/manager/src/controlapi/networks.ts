@@ -111,7 +111,7 @@ export function networkRpcs(ctx: ControlContext) {
   }
 
   async function getNetwork(req: GetNetworkRequest): Promise<GetNetworkResponse> {
-    return { network: ctx.store.view((tx) => withVersion(resolveNetwork(tx, req.networkId))) };
+    return { network: ctx.store.view((tx) => withVersion(resolveNetwork(tx, req.networkId))), endpoints: [], peers: [] };
   }
 
   async function listNetworks(_req: ListNetworksRequest): Promise<ListNetworksResponse> {
