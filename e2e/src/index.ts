@@ -5,3 +5,4 @@ export { RunResult, RunOptions, pidAlive } from './proc.js';
 export { TeardownReport } from './teardown.js';
 export { listNetns, listRootLinks } from './netns.js';
 export * from './swarm.js';
+export * from './overlay.js';

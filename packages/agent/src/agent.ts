@@ -5,6 +5,7 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger, NodeDescription, SessionMessage, Task } from '@tswarm/api';
 import { type Clock, type Rng, sleep, systemClock } from './clock.js';
+import type { Dataplane } from './dataplane.js';
 import type { Executor } from './executor.js';
 import { LogPublisher } from './log-publisher.js';
 import { Session } from './session.js';
@@ -14,6 +15,8 @@ import { Worker } from './worker.js';
 
 export interface AgentOptions {
   executor: Executor;
+  /** The node's network data plane; absent, containers keep the engine's own networking. */
+  dataplane?: Dataplane;
   /** Manager cluster addresses (host:port) to try, in order; managers then send the full list. */
   managers: string[];
   /** mTLS credentials with the node certificate in production; insecure ones in tests. */
@@ -65,7 +68,7 @@ export class Agent {
     this.logger = opts.logger.child('agent');
     this.managers = [...opts.managers];
     this.reporter = new StatusReporter({ clock: this.clock, logger: this.logger, flushMs: opts.statusFlushMs });
-    this.worker = new Worker({ executor: opts.executor, reporter: this.reporter, clock: this.clock, logger: this.logger });
+    this.worker = new Worker({ executor: opts.executor, dataplane: opts.dataplane, reporter: this.reporter, clock: this.clock, logger: this.logger });
     this.logs = new LogPublisher({
       clock: this.clock,
       logger: this.logger,

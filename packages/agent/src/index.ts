@@ -7,6 +7,7 @@ export type {
   Executor, TaskController, ContainerObservation, ExitStatus, ManagedContainer, LogOptions,
 } from './executor.js';
 export type { Dataplane } from './dataplane.js';
+export { FakeDataplane } from './fake-dataplane.js';
 export { FakeExecutor } from './fake-executor.js';
 export type { FakeContainer, FakeExecutorOptions, FakeOp } from './fake-executor.js';
 export { systemClock, sleep } from './clock.js';

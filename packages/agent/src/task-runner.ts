@@ -3,6 +3,7 @@
 // The runner is the only owner of its task's local status and of its controller.
 import { TaskState, type Logger, type Task, type TaskStatus } from '@tswarm/api';
 import { type Clock, sleep } from './clock.js';
+import type { Dataplane } from './dataplane.js';
 import { ExecutorError, type ExitStatus, type TaskController } from './executor.js';
 import { afterStep, exitStatus, failedState, isTerminal, makeStatus, nextStep } from './task-state.js';
 
@@ -22,6 +23,8 @@ export interface TaskRunnerDeps {
   logger: Logger;
   /** Called with every new status, in order. */
   report(taskId: string, status: TaskStatus): void;
+  /** Plumbs the container into its networks once its process exists; absent: the engine's networking. */
+  dataplane?: Dataplane;
 }
 
 type Settled = { ok: true; value: ExitStatus } | { ok: false; error: unknown };
@@ -33,6 +36,8 @@ export class TaskRunner {
   private removed = false;
   private stopped = false;
   private containerId = '';
+  /** The running container is plumbed into its networks (after start, or on adoption). */
+  private plumbed = false;
   /** A pending controller.wait(), kept across wake-ups so one exit is never waited for twice. */
   private pendingWait: Promise<Settled> | undefined;
   private wake: () => void = () => {};
@@ -115,14 +120,23 @@ export class TaskRunner {
             await ctl.start();
             const seen = await ctl.inspect();
             this.containerId = seen.containerId;
+            // RUNNING only once reachable: DNS and load balancers add the task when it reports it.
+            await this.plumb(seen.pid);
             this.setStatus(TaskState.TASK_STATE_RUNNING, { message: afterStep('start').message, pid: seen.pid });
             break;
           }
           case 'wait':
+            if (!this.plumbed && this.deps.dataplane) {
+              // Adopted after an agent restart: the container runs; make sure it is plumbed.
+              const seen = await ctl.inspect();
+              if (seen.running) await this.plumb(seen.pid);
+              this.plumbed = true;
+            }
             await this.waitOrWake();
             break;
           case 'shutdown': {
             await ctl.shutdown(this.graceMs());
+            await this.unplumb();
             this.pendingWait = undefined; // the exit we caused is not the task's own
             const seen = await ctl.inspect();
             this.setStatus(TaskState.TASK_STATE_SHUTDOWN, { message: afterStep('shutdown').message, exitCode: seen.exitCode });
@@ -131,6 +145,7 @@ export class TaskRunner {
           case 'remove':
             if (step.stopFirst) await ctl.shutdown(this.graceMs());
             await ctl.remove();
+            await this.unplumb(true);
             this.deps.logger.debug('task removed', { task: this.current.id });
             return;
           case 'idle':
@@ -158,8 +173,29 @@ export class TaskRunner {
     // The desired state may have turned to SHUTDOWN while the container was exiting on its
     // own; its own exit is still what happened, so report it.
     if (!settled.ok) throw settled.error;
+    await this.unplumb();
     const s = exitStatus(settled.value.exitCode);
     this.setStatus(s.state, { message: s.message, err: s.err, exitCode: settled.value.exitCode });
+  }
+
+  private async plumb(pid: number): Promise<void> {
+    if (!this.deps.dataplane) return;
+    try {
+      await this.deps.dataplane.attach(this.current, pid);
+      this.plumbed = true;
+    } catch (err) {
+      // A container we could not connect is of no use: stop it, and fail the task with why.
+      await this.deps.controller.shutdown(0).catch(() => {});
+      await this.deps.dataplane.detach(this.current.id);
+      throw new ExecutorError(`connecting the container to its networks failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** The container's process is gone (or going): release its endpoints. `always`: even if never plumbed here. */
+  private async unplumb(always = false): Promise<void> {
+    if (!this.deps.dataplane || (!this.plumbed && !always)) return;
+    this.plumbed = false;
+    await this.deps.dataplane.detach(this.current.id);
   }
 
   private async onError(kind: string, err: unknown): Promise<void> {

@@ -12,6 +12,7 @@ import {
   type Task,
 } from '@tswarm/api';
 import type { Clock } from './clock.js';
+import type { Dataplane } from './dataplane.js';
 import type { Executor, ManagedContainer } from './executor.js';
 import type { StatusReporter } from './status-reporter.js';
 import { TaskRunner } from './task-runner.js';
@@ -22,12 +23,16 @@ export interface WorkerOptions {
   reporter: StatusReporter;
   clock: Clock;
   logger: Logger;
+  /** Plumbs containers into their networks; absent, containers keep the engine's own networking. */
+  dataplane?: Dataplane;
 }
 
 export class Worker {
   private readonly runners = new Map<string, TaskRunner>();
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** The data plane's leftovers are swept once, after the first complete set. */
+  private swept = false;
 
   constructor(private readonly opts: WorkerOptions) {}
 
@@ -35,6 +40,8 @@ export class Worker {
   apply(msg: AssignmentsMessage): Promise<void> {
     const run = async () => {
       if (this.stopped) return;
+      // The view first: tasks of this message may be plumbed into networks it describes.
+      if (msg.networkView) this.opts.dataplane?.setView(msg.networkView);
       if (msg.type === AssignmentsMessage_Type.TYPE_COMPLETE) {
         await this.reconcile(msg.changes.map((c) => c.task).filter((t): t is Task => !!t));
       } else {
@@ -85,6 +92,12 @@ export class Worker {
     }
     const byTask = new Map(managed.map((c) => [c.taskId, c]));
     for (const t of tasks) this.upsert(t, byTask.get(t.id));
+    if (!this.swept && this.opts.dataplane) {
+      this.swept = true;
+      // Containers still present (running or not) keep their handles; the rest is leftover.
+      const keep = new Set([...this.runners.keys(), ...managed.map((c) => c.taskId)]);
+      void this.opts.dataplane.sweep(keep).catch((err) => this.opts.logger.warn('sweeping leftover network state failed', { err: String(err) }));
+    }
 
     for (const c of managed) {
       if (wanted.has(c.taskId) || this.runners.has(c.taskId)) continue;
@@ -122,6 +135,7 @@ export class Worker {
       clock: this.opts.clock,
       logger: this.opts.logger,
       report: (id, status) => this.opts.reporter.report(id, status),
+      dataplane: this.opts.dataplane,
     }, strayRunning);
     this.runners.set(task.id, runner);
   }

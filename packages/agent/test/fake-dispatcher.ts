@@ -8,6 +8,7 @@ import {
   DispatcherService,
   TaskState,
   type AssignmentsMessage,
+  type NetworkView,
   type LogSubscription,
   type PublishLogsMessage,
   type SessionMessage,
@@ -19,6 +20,8 @@ export class FakeCluster {
   readonly tasks = new Map<string, Task>();
   readonly dispatchers: FakeDispatcher[] = [];
   heartbeatPeriodMs = 1_000;
+  /** The network view sent with the complete set (and by sendView). */
+  view: NetworkView | undefined;
 }
 
 export function makeTask(id: string, fields: Partial<Task> & { image?: string } = {}): Task {
@@ -74,7 +77,7 @@ export class FakeDispatcher {
         call.write({
           type: AssignmentsMessage_Type.TYPE_COMPLETE,
           changes: [...this.cluster.tasks.values()].map((task) => ({ action: AssignmentChange_Action.ACTION_UPDATE, task })),
-          networkView: undefined,
+          networkView: this.cluster.view,
         });
       },
       updateTaskStatus: (call: grpc.ServerUnaryCall<UpdateTaskStatusRequest, unknown>, cb: grpc.sendUnaryData<object>) => {
@@ -137,6 +140,12 @@ export class FakeDispatcher {
       heartbeatPeriodMs: this.cluster.heartbeatPeriodMs,
       logSubscriptions,
     };
+  }
+
+  /** Sends a network view alone, as the leader does when only the view changed. */
+  sendView(view: NetworkView): void {
+    this.cluster.view = view;
+    for (const s of this.assignmentStreams) s.write({ type: AssignmentsMessage_Type.TYPE_INCREMENTAL, changes: [], networkView: view });
   }
 
   private sendChange(action: AssignmentChange_Action, task: Task): void {

@@ -4,3 +4,4 @@ export * from './gen/index.js';
 export * from './host.js';
 export * from './version.js';
 export * from './logger.js';
+export * from './mac.js';

@@ -95,14 +95,25 @@ describe('tswarm network', () => {
 
   describe('inspect and rm', () => {
     it('inspect prints a JSON array in Docker\'s shape with subnet, gateway and VNI', async () => {
-      fake.handlers['getNetwork'] = (req) => ({ network: network(APP, req.networkId, { vni: 4100, spec: { driverOpts: { encrypted: '' } }, ipam: { subnet: '10.0.1.0/24', gateway: '10.0.1.1', ipRange: '10.0.1.128/25' } }) });
+      fake.handlers['getNetwork'] = (req) => ({
+        network: network(APP, req.networkId, { vni: 4100, spec: { driverOpts: { encrypted: '' } }, ipam: { subnet: '10.0.1.0/24', gateway: '10.0.1.1', ipRange: '10.0.1.128/25' } }),
+        endpoints: req.networkId === 'app'
+          ? [{ networkId: APP, taskId: 't1', taskName: 'web.1.t1', serviceId: 's1', nodeId: 'n2', addr: '10.0.1.130/24', aliases: ['www'], active: true }]
+          : [],
+        peers: req.networkId === 'app' ? [{ nodeId: 'n2', addr: '192.168.1.12', ingressAddr: '' }] : [],
+      });
       const r = await fake.tswarm(['network', 'inspect', 'app', 'db']);
       assert.equal(r.code, 0, r.err);
       const out = JSON.parse(r.out);
       assert.equal(out.length, 2);
       assert.deepEqual(out[0].IPAM, { Driver: 'default', Options: null, Config: [{ Subnet: '10.0.1.0/24', Gateway: '10.0.1.1', IPRange: '10.0.1.128/25' }] });
       assert.deepEqual(out[0].Options, { 'com.docker.network.driver.overlay.vxlanid_list': '4100', encrypted: '' });
-      assert.deepEqual([out[0].Name, out[0].Id, out[0].Scope, out[0].Driver, out[0].Containers, out[0].Peers], ['app', APP, 'swarm', 'overlay', {}, []]);
+      assert.deepEqual([out[0].Name, out[0].Id, out[0].Scope, out[0].Driver], ['app', APP, 'swarm', 'overlay']);
+      assert.deepEqual(out[0].Containers, {
+        t1: { Name: 'web.1.t1', EndpointID: 't1', MacAddress: '02:42:0a:00:01:82', IPv4Address: '10.0.1.130/24', IPv6Address: '', Node: 'n2', Active: true, Aliases: ['www'] },
+      });
+      assert.deepEqual(out[0].Peers, [{ Name: 'n2', IP: '192.168.1.12' }]);
+      assert.deepEqual([out[1].Containers, out[1].Peers], [{}, []]);
       assert.deepEqual(fake.calls.map((c) => c.req.networkId), ['app', 'db']);
     });
 

@@ -50,7 +50,16 @@ export function graceSeconds(graceMs: number): number {
  * The create request for a task. As in Swarm, the spec's `command` replaces the image's
  * entrypoint and `args` its command; an empty list keeps the image's own.
  */
-export function createOptions(task: Task, nodeId: string, lab: string | undefined): Docker.ContainerCreateOptions {
+/**
+ * How containers get their network. Absent: Docker's default bridge (no overlay; used when
+ * tswarmd runs without a data plane). Present: Docker networking `none`, the data plane
+ * plumbs the container's interfaces after start, and `dns` becomes its resolv.conf.
+ */
+export interface ContainerNetworking {
+  dns: readonly string[];
+}
+
+export function createOptions(task: Task, nodeId: string, lab: string | undefined, net?: ContainerNetworking): Docker.ContainerCreateOptions {
   const c = task.spec?.container;
   if (!c?.image) throw new Error(`task ${task.id} has no container image; the service spec must name one`);
   const limits = task.spec?.resources?.limits;
@@ -61,9 +70,10 @@ export function createOptions(task: Task, nodeId: string, lab: string | undefine
     Labels: containerLabels(task, nodeId, lab),
     Hostname: c.hostname || undefined,
     HostConfig: {
-      // Docker's default bridge for now. DESIGN.md wants NetworkMode 'none' with tswarm
-      // plumbing the overlay's veth into the container, but until packages/network does that
-      // a container on 'none' would have no network at all. Switch when the overlay lands.
+      // As CNI runtimes do: the engine creates an empty network namespace and tswarm's data
+      // plane plumbs it (overlay veths, gateway interface), so Docker's own networking never
+      // competes with ours. Docker still writes resolv.conf from Dns with NetworkMode none.
+      ...(net ? { NetworkMode: 'none', Dns: [...net.dns] } : {}),
       NanoCpus: limits?.nanoCpus || undefined,
       Memory: limits?.memoryBytes || undefined,
       // No restart policy: restarting is the orchestrator's decision, made with a new task.

@@ -11,7 +11,7 @@ import {
   type TaskController,
 } from '@tswarm/agent';
 import type Docker from 'dockerode';
-import { containerName, createOptions, graceSeconds } from './container-config.js';
+import { containerName, createOptions, graceSeconds, type ContainerNetworking } from './container-config.js';
 import { dockerMessage, statusOf, toExecutorError } from './docker-errors.js';
 import { LogDemuxer, type LogLine } from './log-stream.js';
 
@@ -19,6 +19,7 @@ export interface ControllerContext {
   docker: Docker;
   nodeId: string;
   lab: string | undefined;
+  networking: ContainerNetworking | undefined;
   logger: Logger;
   /** For error messages: where the engine was expected. */
   socketPath: string;
@@ -42,7 +43,7 @@ export class DockerTaskController implements TaskController {
   }
 
   async prepare(): Promise<void> {
-    const opts = createOptions(this.task, this.ctx.nodeId, this.ctx.lab);
+    const opts = createOptions(this.task, this.ctx.nodeId, this.ctx.lab, this.ctx.networking);
     try {
       await this.ctx.docker.createContainer(opts);
       return;

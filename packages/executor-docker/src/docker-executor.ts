@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import { silentLogger, type Logger, type NodeDescription, type Task } from '@tswarm/api';
 import type { Executor, ManagedContainer, TaskController } from '@tswarm/agent';
 import Docker from 'dockerode';
-import { LAB_ENV, LABEL_NODE_ID, LABEL_TASK_ID } from './container-config.js';
+import { LAB_ENV, LABEL_NODE_ID, LABEL_TASK_ID, type ContainerNetworking } from './container-config.js';
 import { DockerTaskController, type ControllerContext } from './docker-controller.js';
 import { statusOf, toExecutorError } from './docker-errors.js';
 
@@ -19,6 +19,8 @@ export interface DockerExecutorOptions {
   hostname?: string;
   /** The engine client; defaults to dockerode's (DOCKER_HOST, else /var/run/docker.sock). */
   docker?: Docker;
+  /** Containers on networking `none`, plumbed by the data plane; absent: Docker's default bridge. */
+  networking?: ContainerNetworking;
   /** Lab prefix for the `com.tswarm.lab` label; defaults to $TSWARM_LAB. */
   lab?: string;
   logger?: Logger;
@@ -36,6 +38,7 @@ export class DockerExecutor implements Executor {
       docker: this.docker,
       nodeId: opts.nodeId,
       lab: opts.lab ?? (process.env[LAB_ENV] || undefined),
+      networking: opts.networking,
       logger: (opts.logger ?? silentLogger).child('executor'),
       socketPath: modem.socketPath ?? modem.host ?? 'the configured Docker host',
     };

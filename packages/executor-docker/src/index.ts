@@ -2,6 +2,7 @@
 // Executor contract, and the naming/labelling rules other tools (the lab) select containers by.
 export { DockerExecutor } from './docker-executor.js';
 export type { DockerExecutorOptions } from './docker-executor.js';
+export type { ContainerNetworking } from './container-config.js';
 export { DockerTaskController } from './docker-controller.js';
 export {
   containerName, containerLabels, createOptions, graceSeconds,

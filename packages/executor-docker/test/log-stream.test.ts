@@ -50,4 +50,11 @@ describe('container config', () => {
     assert.equal(o.Labels!['com.tswarm.lab'], undefined);
     assert.equal(createOptions(base, 'n1', 'tsw').Labels!['com.tswarm.lab'], 'tsw');
   });
+
+  it('with a data plane, creates the container on networking none with the node\'s resolver', () => {
+    assert.equal(createOptions(base, 'n1', undefined).HostConfig!.NetworkMode, undefined, 'no data plane: Docker\'s default bridge');
+    const o = createOptions(base, 'n1', undefined, { dns: ['172.20.0.1'] });
+    assert.equal(o.HostConfig!.NetworkMode, 'none');
+    assert.deepEqual(o.HostConfig!.Dns, ['172.20.0.1']);
+  });
 });

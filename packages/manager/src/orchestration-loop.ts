@@ -1,9 +1,10 @@
-import { Logger, Node, Service, Task, TaskState } from '@tswarm/api';
+import { Logger, Network, NetworkAttachment, Node, Service, Task, TaskState } from '@tswarm/api';
+import { AddressBook, allocateTask, awaitingAddresses, ingressNetworkOf, planNodeIngress, planServiceVips } from './allocator/plan.js';
 import { Store } from '@tswarm/store';
 import { ReconcileDriver } from './reconcile-driver.js';
 import { Actions, planUpdate, reconcileGlobal, reconcileReplicated, rollbackService, UpdateProgress } from './orchestrator/index.js';
 import { schedule } from './scheduler/index.js';
-import { clusterTable, nodesTable, servicesTable, tasksTable } from './tables.js';
+import { clusterTable, networksTable, nodesTable, servicesTable, tasksTable } from './tables.js';
 import type { LeaderRole } from './manager.js';
 
 /** Tasks per store transaction; the store splits beyond its own bound too. */
@@ -28,7 +29,7 @@ export class OrchestrationLoop implements LeaderRole {
   constructor(private readonly d: { store: Store; nowMs(): number; newId(): string; logger: Logger }) {
     this.driver = new ReconcileDriver({
       store: d.store,
-      tables: [servicesTable, tasksTable, nodesTable],
+      tables: [servicesTable, tasksTable, nodesTable, networksTable],
       periodMs: WAKE_CHECK_MS,
       due: () => this.d.nowMs() >= this.wakeAtMs,
       pass: () => this.pass(),
@@ -46,29 +47,41 @@ export class OrchestrationLoop implements LeaderRole {
     this.updates.clear();
   }
 
-  /** One reconcile + schedule round over a consistent view of the store. */
+  /** One allocate + reconcile + schedule round over a consistent view of the store. */
   private async pass(): Promise<void> {
     const now = this.d.nowMs();
-    const { services, tasks, nodes, historyLimit } = this.d.store.view((tx) => ({
+    const { services, tasks, nodes, networks, historyLimit } = this.d.store.view((tx) => ({
       services: tx.list(servicesTable).map((r) => r.object),
       tasks: tx.list(tasksTable).map((r) => r.object),
       nodes: tx.list(nodesTable).map((r) => r.object),
+      networks: tx.list(networksTable).map((r) => r.object),
       historyLimit: Number(tx.list(clusterTable)[0]?.object.spec?.taskHistoryLimit ?? 5),
     }));
     const changes: TaskChange[] = [];
     const serviceWrites: Array<(s: Service) => Service> = [];
     this.wakeAtMs = Infinity;
+    // Addresses first (DESIGN step 4): VIPs and node ingress addresses, then every task
+    // that needs addresses — those waiting in NEW and those this pass creates.
+    const book = AddressBook.from({ networks, services, tasks, nodes });
+    const ingress = ingressNetworkOf(networks);
+    const nodeWrites = this.planAddresses(book, services, nodes, ingress, serviceWrites);
+    const servicesById = new Map(services.map((s) => [s.id, s]));
+    for (const t of tasks) {
+      if (!awaitingAddresses(t)) continue;
+      const next = allocateTask(book, t, servicesById.get(t.serviceId), ingress, now);
+      if (next) changes.push({ kind: 'update', id: t.id, mutate: (cur) => (awaitingAddresses(cur) ? { ...cur, networks: next.networks, status: next.status } : undefined) });
+    }
     const byService = groupBy(tasks, (t) => t.serviceId);
     for (const s of services) {
       const own = byService.get(s.id) ?? [];
       const acts = s.spec?.mode?.$case === 'global'
         ? reconcileGlobal(s, own, nodes, now, this.d.newId, { historyLimit })
         : reconcileReplicated(s, own, nodes, now, this.d.newId, { historyLimit });
-      this.collect(acts, changes);
+      this.collect(acts, changes, book, s, ingress, now);
       for (const d of acts.delayed) this.wakeAtMs = Math.min(this.wakeAtMs, d.notBeforeMs);
       const step = planUpdate({ service: s, tasks: own, nodes, nowMs: now, progress: this.updates.get(s.id), newId: this.d.newId });
       this.updates.set(s.id, step.progress);
-      for (const t of step.create) changes.push({ kind: 'create', task: t });
+      for (const t of step.create) changes.push({ kind: 'create', task: allocateTask(book, t, s, ingress, now) ?? t });
       for (const t of step.update) changes.push({ kind: 'update', id: t.id, mutate: (cur) => ({ ...cur, desiredState: t.desiredState }) });
       if (step.wakeAtMs !== undefined) this.wakeAtMs = Math.min(this.wakeAtMs, step.wakeAtMs);
       if (step.rollback !== undefined) {
@@ -91,10 +104,30 @@ export class OrchestrationLoop implements LeaderRole {
     }
     this.placePending(tasks, nodes, changes, now);
     await this.write(changes, serviceWrites);
+    if (nodeWrites.size > 0) await this.writeNodes(nodeWrites);
   }
 
-  private collect(a: Actions, out: TaskChange[]): void {
-    for (const t of a.create) out.push({ kind: 'create', task: t });
+  /** Service VIPs and node ingress addresses to write; records what it allocates in `book`. */
+  private planAddresses(book: AddressBook, services: Service[], nodes: Node[], ingress: Network | undefined, serviceWrites: Array<(s: Service) => Service>): Map<string, NetworkAttachment[]> {
+    const warn = (msg: string) => this.d.logger.warn(msg);
+    for (const s of services) {
+      const vips = planServiceVips(book, s, warn);
+      if (vips) serviceWrites.push((cur) => (cur.id === s.id ? { ...cur, endpoint: { spec: cur.spec?.endpoint, ports: [], ...cur.endpoint, virtualIps: vips } } : cur));
+    }
+    const nodeWrites = new Map<string, NetworkAttachment[]>();
+    for (const n of nodes) {
+      const attachments = planNodeIngress(book, n, ingress);
+      if (attachments) nodeWrites.set(n.id, attachments);
+    }
+    return nodeWrites;
+  }
+
+  private collect(a: Actions, out: TaskChange[], book?: AddressBook, service?: Service, ingress?: Network, now = 0): void {
+    for (const t of a.create) {
+      // A new task takes its addresses now, so it reaches the scheduler in one write.
+      const allocated = book ? allocateTask(book, t, service, ingress, now) : undefined;
+      out.push({ kind: 'create', task: allocated ?? t });
+    }
     for (const t of a.update) out.push({ kind: 'update', id: t.id, mutate: (cur) => ({ ...cur, desiredState: t.desiredState }) });
     for (const t of a.delete) out.push({ kind: 'delete', id: t.id });
   }
@@ -120,6 +153,19 @@ export class OrchestrationLoop implements LeaderRole {
           : undefined),
       });
     }
+  }
+
+  /** Node attachments, each written only if the node still has none for that network. */
+  private async writeNodes(writes: Map<string, NetworkAttachment[]>): Promise<void> {
+    await this.d.store.update((tx) => {
+      for (const [id, attachments] of writes) {
+        const row = tx.get(nodesTable, id);
+        if (!row) continue;
+        const fresh = attachments.filter((a) => !row.object.attachments.some((b) => b.networkId === a.networkId));
+        if (fresh.length === 0) continue;
+        tx.update(nodesTable, { ...row.object, attachments: [...row.object.attachments, ...fresh] }, row.version);
+      }
+    });
   }
 
   private async write(changes: TaskChange[], serviceWrites: Array<(s: Service) => Service>): Promise<void> {

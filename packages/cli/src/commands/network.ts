@@ -102,11 +102,11 @@ function networkInspectCommand(ctx: Ctx): Command {
     plural: 'networks',
     argName: 'NETWORK',
     fetch: async (clients, networkId) => {
-      const { network } = await call(clients, clients.control.getNetwork, clients.control, { networkId });
-      if (!network) throw new CliError(`no such network: ${networkId}`);
-      return network;
+      const res = await call(clients, clients.control.getNetwork, clients.control, { networkId });
+      if (!res.network) throw new CliError(`no such network: ${networkId}`);
+      return res;
     },
-    json: inspectNetwork,
+    json: (res) => inspectNetwork(res.network!, res.endpoints, res.peers),
   });
 }
 

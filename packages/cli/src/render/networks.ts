@@ -1,4 +1,4 @@
-import type { Network } from '@tswarm/api';
+import { macForIPv4, type Network, type NetworkEndpoint, type NodeEndpoint } from '@tswarm/api';
 import { jsonLines, naturalCompare, table, truncateId } from './table.js';
 
 /** Every tswarm network is cluster-wide; Docker calls that scope "swarm". */
@@ -31,9 +31,17 @@ export function renderNetworkList(networks: Network[], opts: { quiet: boolean; f
 /**
  * `network inspect` in Docker's shape (NetworkResource), so scripts written for
  * `docker network inspect` find Subnet/Gateway/Options where they expect them. Containers
- * and Peers stay empty until the data plane attaches tasks and programs nodes.
+ * lists every task endpoint on the network, cluster-wide (Docker shows only the local
+ * node's; the managers know them all), keyed by task ID; Peers the nodes holding them.
  */
-export function inspectNetwork(n: Network): Record<string, unknown> {
+export function inspectNetwork(n: Network, endpoints: readonly NetworkEndpoint[] = [], peers: readonly NodeEndpoint[] = []): Record<string, unknown> {
+  const containers: Record<string, unknown> = {};
+  for (const e of endpoints) {
+    containers[e.taskId] = {
+      Name: e.taskName, EndpointID: e.taskId, MacAddress: macForIPv4(e.addr), IPv4Address: e.addr, IPv6Address: '',
+      Node: e.nodeId, Active: e.active, ...(e.aliases.length ? { Aliases: [...e.aliases] } : {}),
+    };
+  }
   const ipam = n.ipam;
   const config: Record<string, string> = { Subnet: ipam?.subnet ?? '', Gateway: ipam?.gateway ?? '' };
   if (ipam?.ipRange) config['IPRange'] = ipam.ipRange;
@@ -50,9 +58,9 @@ export function inspectNetwork(n: Network): Record<string, unknown> {
     Ingress: Boolean(n.spec?.ingress),
     ConfigFrom: { Network: '' },
     ConfigOnly: false,
-    Containers: {},
+    Containers: containers,
     Options: { [VXLANID_OPTION]: String(n.vni), ...(n.spec?.driverOpts ?? {}) },
     Labels: { ...(n.spec?.labels ?? {}) },
-    Peers: [],
+    Peers: peers.map((p) => ({ Name: p.nodeId, IP: p.addr })),
   };
 }

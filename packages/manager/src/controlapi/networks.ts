@@ -1,7 +1,8 @@
 // Network RPCs: create (validate, allocate, write in one transaction), get, list, remove.
 //
-// Only the control-plane object exists so far: a network's subnet, gateway and VNI are
-// decided here (allocator/networks.ts) and stored; no node programs anything yet.
+// A network's subnet, gateway and VNI are decided here (allocator/networks.ts) and stored;
+// addresses on it are given by the leader's allocation step, and `inspect` lists the
+// endpoints exactly as the dispatcher's network views describe them to nodes.
 import {
   NetworkSpec,
   PublishMode,
@@ -20,7 +21,8 @@ import {
 import { DuplicateKeyError } from '@tswarm/store';
 import { allocateNetwork } from '../allocator/index.js';
 import { DEFAULT_ADDR_POOL, DEFAULT_SUBNET_SIZE } from '../cluster-init.js';
-import { clusterTable, networksTable, servicesTable } from '../tables.js';
+import { clusterTable, networksTable, nodesTable, servicesTable, tasksTable } from '../tables.js';
+import { inspectEndpoints } from '../dispatcher/network-views.js';
 import { atVersion, touchedMeta, withVersion, type ControlContext } from './context.js';
 import { alreadyExists, failedPrecondition, invalidArgument, resourceExhausted, unimplemented } from './errors.js';
 import { resolveNetwork } from './resolve.js';
@@ -111,7 +113,16 @@ export function networkRpcs(ctx: ControlContext) {
   }
 
   async function getNetwork(req: GetNetworkRequest): Promise<GetNetworkResponse> {
-    return { network: ctx.store.view((tx) => withVersion(resolveNetwork(tx, req.networkId))), endpoints: [], peers: [] };
+    return ctx.store.view((tx) => {
+      const network = withVersion(resolveNetwork(tx, req.networkId));
+      const state = {
+        networks: tx.list(networksTable).map((r) => r.object),
+        services: [],
+        tasks: tx.list(tasksTable).map((r) => r.object),
+        nodes: tx.list(nodesTable).map((r) => r.object),
+      };
+      return { network, ...inspectEndpoints(state, network.id) };
+    });
   }
 
   async function listNetworks(_req: ListNetworksRequest): Promise<ListNetworksResponse> {

@@ -12,6 +12,7 @@ import {
   Task,
   TaskState,
   type AssignmentChange,
+  NetworkView,
   type AssignmentsMessage,
   type Logger,
 } from '@tswarm/api';
@@ -41,6 +42,8 @@ export interface AssignmentStreamDeps {
   setTimer(fn: () => void, ms: number): TimerHandle;
   clearTimer(handle: TimerHandle): void;
   logger: Logger;
+  /** The node's network view now, for the first (complete) message; none in tests that do not need it. */
+  networkView?(nodeId: string): NetworkView;
 }
 
 /**
@@ -82,6 +85,8 @@ export class AssignmentStream implements SessionBound {
   private readonly touched = new Map<string, { task: Task; inSet: boolean }>();
   private timer: TimerHandle | undefined;
   private watcher: Watcher | undefined;
+  /** Encoded form of the network view last sent; a view is sent only when it differs. */
+  private sentView: Buffer | undefined;
   private closed = false;
 
   constructor(
@@ -109,8 +114,19 @@ export class AssignmentStream implements SessionBound {
       this.sent.set(row.object.id, row.object);
       changes.push({ action: AssignmentChange_Action.ACTION_UPDATE, task: row.object });
     }
-    this.sink.send({ type: AssignmentsMessage_Type.TYPE_COMPLETE, changes, networkView: undefined });
+    const view = this.deps.networkView?.(nodeId);
+    if (view) this.sentView = Buffer.from(NetworkView.encode(view).finish());
+    this.sink.send({ type: AssignmentsMessage_Type.TYPE_COMPLETE, changes, networkView: view });
     void this.pump(watcher);
+  }
+
+  /** A freshly built view of this node: sent (alone) when it differs from the last one sent. */
+  offerNetworkView(view: NetworkView): void {
+    if (this.closed) return;
+    const bytes = Buffer.from(NetworkView.encode(view).finish());
+    if (this.sentView && bytes.equals(this.sentView)) return;
+    this.sentView = bytes;
+    this.sink.send({ type: AssignmentsMessage_Type.TYPE_INCREMENTAL, changes: [], networkView: view });
   }
 
   close(err: StatusError): void {

@@ -30,6 +30,7 @@ import type { DispatcherDeps, TimerHandle } from './contract.js';
 import { dispatcherServer } from './grpc-service.js';
 import { HeartbeatTracker, jitteredPeriodMs, sweepIntervalMs } from './heartbeats.js';
 import { LogBroker, type LogStream, type LogSubscribeOptions } from './logs.js';
+import { NetworkViewPublisher } from './network-view-publisher.js';
 import { Session, SessionRegistry, type SessionSink } from './session-registry.js';
 import { StatusBatcher } from './status-batcher.js';
 
@@ -42,6 +43,7 @@ export class Dispatcher {
   private readonly heartbeats: HeartbeatTracker;
   private readonly writer: StatusBatcher;
   private readonly logs: LogBroker;
+  private readonly views: NetworkViewPublisher;
   /** Effective settings: the cluster object's when set, else deps.config, else Swarm's defaults. */
   private heartbeatPeriodMs: number;
   private heartbeatMisses: number;
@@ -55,6 +57,7 @@ export class Dispatcher {
     this.heartbeatMisses = positive(deps.config?.heartbeatMisses) ?? DEFAULT_HEARTBEAT_MISSES;
     this.heartbeats = new HeartbeatTracker(this.windowMs);
     this.writer = new StatusBatcher(deps);
+    this.views = new NetworkViewPublisher(deps, () => this.assignmentStreams());
     this.logs = new LogBroker({ store: deps.store, logger: deps.logger, newId: deps.newSessionId, notify: (nodeId) => this.notifyNode(nodeId) });
   }
 
@@ -95,6 +98,7 @@ export class Dispatcher {
     }
     this.managersKey = managersKey(this.deps.managers());
     this.follow(watcher);
+    this.views.start();
     this.armSweep();
     this.deps.logger.info('dispatcher started', { nodes: this.heartbeats.size, ...this.settings });
   }
@@ -107,6 +111,7 @@ export class Dispatcher {
     this.sweepTimer = undefined;
     this.watcher?.close();
     this.watcher = undefined;
+    this.views.stop();
     const err = this.notLeader('this manager stopped dispatching (leadership moved)');
     this.sessions.endAll(err);
     this.heartbeats.clear(); // the next term starts from the store, with a fresh grace period
@@ -175,10 +180,14 @@ export class Dispatcher {
         b.close(new StatusError(grpc.status.ABORTED, `assignments stream replaced by a newer one of session ${sessionId}`));
       }
     }
-    const stream = new AssignmentStream(this.deps, nodeId, sink);
+    const stream = new AssignmentStream({ ...this.deps, networkView: (id) => this.views.viewFor(id) }, nodeId, sink);
     session.bound.add(stream);
     stream.start();
     return stream;
+  }
+
+  private *assignmentStreams(): Iterable<AssignmentStream> {
+    for (const s of this.sessions.values()) for (const b of s.bound) if (b instanceof AssignmentStream && !b.isClosed) yield b;
   }
 
   /** The client went away from its Assignments stream. */

@@ -40,10 +40,10 @@ export const PENDING_MESSAGE = 'pending task scheduling';
 /**
  * A new task for a slot (replicated: slot >= 1, nodeId '') or a node (global: slot 0).
  *
- * DESIGN has the orchestrator create tasks NEW and the allocator move them to PENDING once
- * their network addresses are assigned. Until overlay networks exist the allocator step
- * is a no-op, so tasks are born PENDING and the scheduler sees them at once. When the
- * allocator lands, this becomes TASK_STATE_NEW and nothing else here changes.
+ * Born PENDING with no addresses: the orchestration loop's allocation step
+ * (allocator/plan.ts allocateTask) gives it its network addresses before the first write,
+ * or turns it back to NEW with the reason when a network is full, so a task reaches the
+ * store either ready for the scheduler or saying why it is not.
  */
 export function newTask(
   service: Service,
