@@ -57,8 +57,13 @@ export function startDaemon(lab: LabState, h: HostState): number {
   mkdirSync(h.dataDir, { recursive: true, mode: 0o700 });
   // A socket left by a killed daemon would make the readiness check below meaningless.
   rmSync(h.socket, { force: true });
+  // nsenter, not `ip netns exec`: the latter also gives the process a private mount
+  // namespace, and the namespaces tswarmd's data plane creates (overlay sandboxes, container
+  // handles under /run/netns) would then exist only inside it — invisible to `lab down` and
+  // the tests, and gone with the process. A real tswarmd shares the host's mounts; so does
+  // this one. nsenter without --pid execs in place, so the pid below is the daemon's own.
   const argv = [
-    'ip', 'netns', 'exec', h.netns,
+    'nsenter', `--net=/run/netns/${h.netns}`, '--',
     process.execPath, tswarmdPath(lab),
     '--data-dir', h.dataDir,
     '--host', `unix://${h.socket}`,

@@ -4,6 +4,7 @@ import { DispatcherService, LogMessage, Logger, NodeDescription, ServiceLogsRequ
 import { Agent } from '@tswarm/agent';
 import * as grpc from '@grpc/grpc-js';
 import { requireRole, StatusError } from '@tswarm/ca';
+import { NodeNetworking } from './node-networking.js';
 import { DockerExecutor } from '@tswarm/executor-docker';
 import {
   controlApi, ControlApiDeps, ControlApiHandlers, controlRpcs, ControlRpcs, Dispatcher, Manager, newObjectId, nodesTable, OrchestrationLoop, RoleReconciler,
@@ -75,10 +76,26 @@ export function managerWiring(logger: Logger, onControl: (c: ControlApiHandlers 
 /** Starts the agent with the Docker executor, labelled with this node's ID. */
 export function agentStarter(docker: Docker, nodeName: string): AgentStarter {
   return ({ nodeId, managers, credentials, logger, onSessionMessage }) => {
-    const executor = new DockerExecutor({ nodeId, hostname: nodeName, docker, logger });
-    const agent = new Agent({ executor, managers, credentials, logger, onSessionMessage });
-    void agent.start().catch((e: Error) => logger.error('agent failed to start', { error: e.message }));
-    return { stop: () => agent.stop(), knownManagers: () => agent.knownManagers() };
+    let agent: Agent | undefined;
+    let networking: NodeNetworking | undefined;
+    // The data plane first: containers are created on networking `none` with its resolver
+    // as their nameserver, so no task may start before it is up.
+    const started = (async () => {
+      networking = await NodeNetworking.start({ nodeId, logger });
+      const executor = new DockerExecutor({ nodeId, hostname: nodeName, docker, logger, networking: { dns: networking.containerDns } });
+      agent = new Agent({ executor, dataplane: networking, managers, credentials, logger, onSessionMessage });
+      await agent.start();
+    })().catch((e: Error) => logger.error('agent failed to start', { error: e.message }));
+    return {
+      stop: async (leaving = false) => {
+        await started;
+        await agent?.stop();
+        // Leaving: the node's namespaces, links and rules go too. Otherwise they stay for the
+        // next tswarmd to adopt, so running containers keep their network across a restart.
+        await networking?.close({ teardown: leaving });
+      },
+      knownManagers: () => agent?.knownManagers() ?? managers,
+    };
   };
 }
 

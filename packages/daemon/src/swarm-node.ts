@@ -28,7 +28,8 @@ const ROLE_RETRY_MS = 5_000;
 
 /** A running agent, as the swarm node uses it. */
 export interface RunningAgent {
-  stop(): Promise<void>;
+  /** `leaving`: the node leaves the swarm, so node-level state (networks) is removed too. */
+  stop(leaving?: boolean): Promise<void>;
   /** Managers' cluster addresses the agent would try, in order (refreshed by sessions). */
   knownManagers(): string[];
 }
@@ -194,20 +195,20 @@ export class SwarmNode {
         throw new SwarmError(grpc.status.FAILED_PRECONDITION,
           'You are attempting to leave the swarm on a node that is participating as a manager. Leaving it may break the quorum of the swarm; use --force to ignore this message.');
       }
-      await this.stopAll();
+      await this.stopAll(true);
       for (const p of ['swarm.json', 'certificates', 'manager']) await rm(`${this.d.dataDir}/${p}`, { recursive: true, force: true });
       this.state = null;
       this.credentials = undefined;
     });
   }
 
-  async stopAll(): Promise<void> {
+  async stopAll(leaving = false): Promise<void> {
     this.renewer?.stop();
     this.renewer = undefined;
     this.leader = undefined;
     if (this.roleRetry) clearTimeout(this.roleRetry);
     await this.roleChain;
-    await this.agent?.stop();
+    await this.agent?.stop(leaving);
     this.agent = undefined;
     await this.manager?.stop();
     this.manager = undefined;

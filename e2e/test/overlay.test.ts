@@ -1,0 +1,163 @@
+// The overlay data plane on 3 lab hosts with the real Docker Engine (issue: overlay
+// networking, item 8): cross-host ping and TCP, service discovery, VIP load balancing,
+// the routing mesh, fast updates on scale, recovery after a daemon restart, and a clean
+// removal of everything a network created.
+import assert from 'node:assert/strict';
+import {
+  containersOn, dockerExec, formSwarm, httpGetFromHost, httpGetIn, jsonLines, Lab, labContainers, netnsWithPrefix,
+  nodeIds, resolveIn, responders, runningTasks, tswarmOk, until, WHOAMI_ARGS,
+} from '../src/index.js';
+
+const PREFIX = 'tswo';
+const SUBNET = '192.168.222.0/24';
+
+describe('overlay: reachability, discovery, load balancing and the routing mesh', function () {
+  let lab: Lab;
+  let ids: Map<string, string>;
+  /** host → the "client" (global service) container on it. */
+  const client = new Map<string, string>();
+  const HOSTS = ['h1', 'h2', 'h3'];
+
+  /** IPs of web's running tasks on the app network, from `network inspect`. */
+  async function webAddresses(): Promise<string[]> {
+    const [net] = JSON.parse(await tswarmOk(lab, 'h1', 'network', 'inspect', 'app'));
+    return Object.values(net.Containers as Record<string, { Name: string; IPv4Address: string; Active: boolean }>)
+      .filter((c) => c.Name.startsWith('web.') && c.Active)
+      .map((c) => c.IPv4Address.split('/')[0]!)
+      .sort();
+  }
+
+  before(async function () {
+    lab = await Lab.up(3, { prefix: PREFIX, subnet: SUBNET });
+    await formSwarm(lab, 'h1', { h2: 'worker', h3: 'worker' });
+    ids = await nodeIds(lab);
+    await tswarmOk(lab, 'h1', 'network', 'create', '-d', 'overlay', 'app');
+    await tswarmOk(lab, 'h1', 'service', 'create', '--name', 'web', '--network', 'app', '--replicas', '3',
+      '--publish', '8080:80', '--stop-grace-period', '1s', 'tswarm/busybox', ...WHOAMI_ARGS);
+    await tswarmOk(lab, 'h1', 'service', 'create', '--name', 'client', '--mode', 'global', '--network', 'app',
+      '--stop-signal', 'KILL', 'tswarm/busybox', 'sleep', '100000');
+    for (const h of HOSTS) {
+      const [c] = await until(`client container on ${h}`, 20_000, async () => {
+        const cs = await containersOn(lab, 'client', ids.get(h)!);
+        return cs.length === 1 ? cs : undefined;
+      });
+      client.set(h, c!);
+    }
+    await until('web has 3 running replicas', 20_000, async () => ((await runningTasks(lab, 'h1', 'web')).length === 3 ? true : undefined));
+  });
+
+  after(async function () {
+    await Lab.destroy(PREFIX);
+  });
+
+  it('spreads web one replica per host, each with an address on app', async function () {
+    const addrs = await webAddresses();
+    assert.equal(addrs.length, 3);
+    for (const h of HOSTS) assert.equal((await containersOn(lab, 'web', ids.get(h)!)).length, 1, `one web replica on ${h}`);
+  });
+
+  it('reaches every replica from every host by ping and TCP, across hosts', async function () {
+    const addrs = await webAddresses();
+    for (const h of HOSTS) {
+      for (const ip of addrs) {
+        const ping = await dockerExec(client.get(h)!, ['ping', '-c', '1', '-W', '2', ip]);
+        assert.equal(ping.code, 0, `ping ${ip} from ${h}: ${ping.stdout}${ping.stderr}`);
+        const tcp = await httpGetIn(client.get(h)!, `http://${ip}/`);
+        assert.equal(tcp.code, 0, `HTTP to ${ip} from ${h}: ${tcp.stderr}`);
+        assert.match(tcp.stdout, /^[0-9a-f]{12}\n$/);
+      }
+    }
+  });
+
+  it('resolves the service to its VIP and tasks.web to every replica, from any host; unknown names are NXDOMAIN', async function () {
+    const [svc] = JSON.parse(await tswarmOk(lab, 'h1', 'service', 'inspect', 'web'));
+    const vip = String(svc.endpoint.virtualIps[0].addr).split('/')[0];
+    const addrs = await webAddresses();
+    for (const h of HOSTS) {
+      assert.deepEqual(await resolveIn(client.get(h)!, 'web'), [vip], `web from ${h}`);
+      assert.deepEqual(await resolveIn(client.get(h)!, 'tasks.web'), addrs, `tasks.web from ${h}`);
+      const r = await dockerExec(client.get(h)!, ['nslookup', 'nosuchservice']);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stdout + r.stderr, /NXDOMAIN|can't find/);
+    }
+  });
+
+  it('spreads connections to the VIP over the replicas on all hosts', async function () {
+    for (const h of HOSTS) {
+      const seen = await responders(client.get(h)!, 'http://web/', 24);
+      const total = [...seen.values()].reduce((a, b) => a + b, 0);
+      assert.equal(total, 24, `every request from ${h} answered`);
+      assert.equal(seen.size, 3, `all three replicas answered ${h}: ${JSON.stringify([...seen])}`);
+    }
+  });
+
+  it('answers the published port on every host, from every host', async function () {
+    for (const from of HOSTS) {
+      for (const to of HOSTS) {
+        const r = await httpGetFromHost(lab, from, `http://${lab.host(to).address}:8080/`);
+        assert.equal(r.code, 0, `${from} → ${to}:8080: ${r.stderr}`);
+        assert.match(r.stdout, /^[0-9a-f]{12}\n$/);
+      }
+    }
+  });
+
+  it('scale down and up: DNS and load balancing follow within 1 s on every host', async function () {
+    await tswarmOk(lab, 'h1', 'service', 'scale', '--detach', 'web=1');
+    const t0 = Date.now();
+    const settledMs = await Promise.all(HOSTS.map(async (h) => {
+      await until(`tasks.web shrinks on ${h}`, 10_000, async () => ((await resolveIn(client.get(h)!, 'tasks.web')).length === 1 ? true : undefined));
+      return Date.now() - t0;
+    }));
+    // Each probe is a `docker exec` (≈ 100 ms here); the bound covers the slowest host.
+    assert.ok(Math.max(...settledMs) < 1000 + 500, `DNS settled after ${settledMs.join(', ')} ms`);
+    for (const h of HOSTS) {
+      const seen = await responders(client.get(h)!, 'http://web/', 6);
+      assert.equal(seen.size, 1, `only the remaining replica answers on ${h}`);
+      assert.equal([...seen.values()][0], 6, `no connection failed on ${h}`);
+    }
+    await tswarmOk(lab, 'h1', 'service', 'scale', 'web=3');
+    for (const h of HOSTS) {
+      await until(`tasks.web back to 3 on ${h}`, 5_000, async () => {
+        const got = await resolveIn(client.get(h)!, 'tasks.web');
+        if (got.length !== 3) throw new Error(`tasks.web is ${JSON.stringify(got)}; running: ${JSON.stringify(await webAddresses())}`);
+        return true;
+      });
+    }
+  });
+
+  it('a restarted tswarmd ends with correct DNS and reachability everywhere', async function () {
+    await lab.killDaemon('h2');
+    await lab.startDaemon('h2');
+    await until('h2 Ready again', 20_000, async () => {
+      const rows = jsonLines(await tswarmOk(lab, 'h1', 'node', 'ls', '--format', 'json'));
+      return rows.every((r) => r['Status'] === 'Ready') ? true : undefined;
+    });
+    await until('web has 3 running replicas', 20_000, async () => ((await runningTasks(lab, 'h1', 'web')).length === 3 ? true : undefined));
+    const addrs = await webAddresses();
+    for (const h of HOSTS) {
+      await until(`tasks.web right on ${h}`, 5_000, async () => {
+        const got = await resolveIn(client.get(h)!, 'tasks.web');
+        if (JSON.stringify(got) !== JSON.stringify(addrs)) throw new Error(`tasks.web is ${JSON.stringify(got)}, expected ${JSON.stringify(addrs)}`);
+        return true;
+      });
+      for (const ip of addrs) {
+        const tcp = await httpGetIn(client.get(h)!, `http://${ip}/`);
+        assert.equal(tcp.code, 0, `HTTP to ${ip} from ${h} after the restart: ${tcp.stderr}`);
+      }
+    }
+  });
+
+  it('removing the services and the network leaves no namespace, link or rule behind', async function () {
+    await tswarmOk(lab, 'h1', 'service', 'rm', 'web', 'client');
+    await until('containers gone', 30_000, async () => ((await labContainers(lab)).length === 0 ? true : undefined));
+    await tswarmOk(lab, 'h1', 'network', 'rm', 'app');
+    await until('no overlay sandbox left', 10_000, async () => ((await netnsWithPrefix(`${PREFIX}-ov`)).length === 0 ? true : undefined));
+    assert.deepEqual(await netnsWithPrefix(`${PREFIX}-c`), [], 'no container handles left');
+    for (const h of HOSTS) {
+      const links = await lab.exec(h, ['ip', '-o', 'link', 'show']);
+      assert.doesNotMatch(links.stdout, /\btg[0-9a-z]+|vx\d+/, `no container veth or VXLAN device left on ${h}`);
+      const nft = await lab.exec(h, ['nft', 'list', 'ruleset']);
+      assert.doesNotMatch(nft.stdout, /dport 8080/, `no published-port rule left on ${h}`);
+    }
+  });
+});

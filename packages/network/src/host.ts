@@ -1,0 +1,78 @@
+// The node namespace's side: gateway bridge, IP forwarding, table `ip tswarm`, and finding
+// what an earlier tswarmd on this node left behind. I/O only.
+import type { Logger } from '@tswarm/api';
+import { gatewayPlan, pickGatewaySubnet, type GatewayPlan } from './gateway.js';
+import { cidrContains, formatBlock, parseCidr } from './ipv4.js';
+import type { Kernel } from './kernel.js';
+import { GATEWAY_BRIDGE, HOST_TABLE, ingressVethName, parseContainerNsName } from './names.js';
+import { renderHostBase } from './host-table.js';
+
+/**
+ * Sets up (or adopts) the gateway bridge and the node's nft table. An existing bridge keeps
+ * its subnet — running containers use it — even if `requested` differs (logged).
+ */
+export async function setupGateway(k: Kernel, requested: string | undefined, log: Logger): Promise<GatewayPlan> {
+  const links = await k.links(undefined);
+  const br = links.find((l) => l.ifname === GATEWAY_BRIDGE);
+  let plan: GatewayPlan;
+  if (br && br.cidrs.length > 0) {
+    plan = gatewayPlan(br.cidrs[0]!);
+    if (requested && formatBlock(parseCidr(requested)) !== plan.subnet) {
+      log.warn('gateway bridge exists with another subnet; keeping it for the running containers', { existing: plan.subnet, requested });
+    }
+    await k.ipBatch(undefined, [`link set ${GATEWAY_BRIDGE} up`]);
+  } else {
+    plan = gatewayPlan(requested ?? pickGatewaySubnet((await k.routes(undefined)).map((r) => r.dst)));
+    await k.ipBatch(undefined, [
+      ...(br ? [] : [`link add ${GATEWAY_BRIDGE} type bridge`]),
+      `addr add ${plan.bridgeIp}/${plan.prefix} dev ${GATEWAY_BRIDGE}`,
+      `link set ${GATEWAY_BRIDGE} up`,
+    ]);
+  }
+  // Equivalent to writing /proc/sys/net/ipv4/ip_forward, but through the runner, so it lands
+  // in the namespace the runner acts in.
+  await k.sysctl(undefined, 'net.ipv4.ip_forward', '1');
+  await k.nft(undefined, renderHostBase(plan.subnet));
+  return plan;
+}
+
+/** Removes the bridge, the ingress veth and table `ip tswarm`. Never throws. */
+export async function removeGateway(k: Kernel, nodeId: string): Promise<void> {
+  await k.ipBatch(undefined, [`link del ${ingressVethName(nodeId)}`, `link del ${GATEWAY_BRIDGE}`], true).catch(() => undefined);
+  await k.nft(undefined, `table ip ${HOST_TABLE} {}\ndelete table ip ${HOST_TABLE}\n`).catch(() => undefined);
+}
+
+export interface OwnHandle {
+  readonly nsName: string;
+  /** The first 12 characters of the task ID. */
+  readonly task12: string;
+  readonly gatewayIp?: string;
+}
+
+/**
+ * Container handles that belong to this node. Handles are global and carry only a task ID,
+ * so a handle is ours when its container has a veth (`tg<task10>`) on our gateway bridge —
+ * or is one of `known`. Reads each of our handles' addresses to recover gateway IPs.
+ */
+export async function findOwnHandles(k: Kernel, prefix: string, gateway: GatewayPlan, known: ReadonlySet<string>): Promise<OwnHandle[]> {
+  const ours = new Set((await k.links(undefined)).filter((l) => l.master === GATEWAY_BRIDGE && l.ifname.startsWith('tg')).map((l) => l.ifname.slice(2)));
+  const block = parseCidr(gateway.subnet);
+  const out: OwnHandle[] = [];
+  for (const nsName of k.listNetns()) {
+    const task12 = parseContainerNsName(prefix, nsName);
+    if (!task12 || (!ours.has(task12.slice(0, 10)) && !known.has(nsName))) continue;
+    let gatewayIp: string | undefined;
+    try {
+      for (const l of await k.links(nsName)) gatewayIp ??= l.addrs.find((a) => cidrContains(block, parseCidr(a).ip));
+    } catch {
+      // a dead handle: still ours to remove
+    }
+    out.push({ nsName, task12, ...(gatewayIp ? { gatewayIp } : {}) });
+  }
+  return out;
+}
+
+/** `tg…` links on our bridge whose container is not in `keepTask10` (task-ID prefixes). */
+export async function strayGatewayVeths(k: Kernel, keepTask10: ReadonlySet<string>): Promise<string[]> {
+  return (await k.links(undefined)).filter((l) => l.master === GATEWAY_BRIDGE && l.ifname.startsWith('tg') && !keepTask10.has(l.ifname.slice(2))).map((l) => l.ifname);
+}

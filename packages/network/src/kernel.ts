@@ -1,0 +1,128 @@
+// The one place that turns intentions into tool invocations (ip, bridge, nft, sysctl) and
+// parses their JSON back. No state of its own; every call names the namespace it acts in
+// (`undefined` = the namespace tswarmd runs in, as its runner sees it).
+//
+// Batching: a list of lines goes to one `ip -batch -` / `bridge -batch -` / `nft -f -`, so a
+// change costs a few process spawns, not one per rule. Another namespace is entered with
+// `ip -n` / `bridge -n` or, for nft and sysctl, `nsenter --net=/run/netns/NAME` (cheaper
+// than `ip netns exec`, which also remounts /sys). Failures reject with CommandError.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import type { CommandRunner } from './runner.js';
+import type { LinkAddrs } from './mtu.js';
+
+export const NETNS_DIR = '/run/netns';
+
+export interface KernelLink extends LinkAddrs {
+  readonly master?: string;
+  readonly mac: string;
+  /** IPv4 addresses as CIDR text ("10.0.1.5/24"). */
+  readonly cidrs: readonly string[];
+}
+
+interface IpAddrJson {
+  ifname?: string;
+  mtu?: number;
+  master?: string;
+  address?: string;
+  addr_info?: { family?: string; local?: string; prefixlen?: number }[];
+}
+
+export class Kernel {
+  constructor(private readonly runner: CommandRunner) {}
+
+  ip(ns: string | undefined, args: readonly string[]): Promise<string> {
+    return this.runner.run(['ip', ...(ns ? ['-n', ns] : []), ...args]);
+  }
+
+  /** `force`: keep going past failing lines (the exit code still reports them). */
+  async ipBatch(ns: string | undefined, lines: readonly string[], force = false): Promise<void> {
+    if (lines.length === 0) return;
+    await this.runner.run(['ip', ...(ns ? ['-n', ns] : []), ...(force ? ['-force'] : []), '-batch', '-'], lines.join('\n') + '\n');
+  }
+
+  async bridgeBatch(ns: string | undefined, lines: readonly string[], force = false): Promise<void> {
+    if (lines.length === 0) return;
+    await this.runner.run(['bridge', ...(ns ? ['-n', ns] : []), ...(force ? ['-force'] : []), '-batch', '-'], lines.join('\n') + '\n');
+  }
+
+  async nft(ns: string | undefined, script: string): Promise<void> {
+    if (!script) return;
+    await this.runner.run([...enter(ns), 'nft', '-f', '-'], script);
+  }
+
+  async sysctl(ns: string | undefined, key: string, value: string): Promise<void> {
+    await this.runner.run([...enter(ns), 'sysctl', '-q', '-w', `${key}=${value}`]);
+  }
+
+  async links(ns: string | undefined): Promise<KernelLink[]> {
+    const raw = JSON.parse((await this.ip(ns, ['-j', 'addr', 'show'])) || '[]') as IpAddrJson[];
+    return raw.map((l) => {
+      const v4 = (l.addr_info ?? []).filter((a) => a.family === 'inet' && a.local);
+      return {
+        ifname: l.ifname ?? '',
+        mtu: l.mtu ?? 0,
+        ...(l.master ? { master: l.master } : {}),
+        mac: (l.address ?? '').toLowerCase(),
+        addrs: v4.map((a) => a.local!),
+        cidrs: v4.map((a) => `${a.local}/${a.prefixlen}`),
+      };
+    });
+  }
+
+  /** Main-table routes: destination ("default" or CIDR) and device. */
+  async routes(ns: string | undefined): Promise<{ dst: string; dev: string }[]> {
+    const raw = JSON.parse((await this.ip(ns, ['-j', '-4', 'route', 'show'])) || '[]') as { dst?: string; dev?: string }[];
+    return raw.map((r) => ({ dst: r.dst ?? '', dev: r.dev ?? '' }));
+  }
+
+  async fdb(ns: string, dev: string): Promise<{ mac?: string; dst?: string }[]> {
+    return JSON.parse((await this.runner.run(['bridge', '-n', ns, '-j', 'fdb', 'show', 'dev', dev])) || '[]') as { mac?: string; dst?: string }[];
+  }
+
+  async neigh(ns: string, dev: string): Promise<{ dst?: string; lladdr?: string }[]> {
+    return JSON.parse((await this.ip(ns, ['-j', 'neigh', 'show', 'dev', dev])) || '[]') as { dst?: string; lladdr?: string }[];
+  }
+
+  /** Named namespaces on the machine (they are global, whichever namespace we run in). */
+  listNetns(): string[] {
+    try {
+      return readdirSync(NETNS_DIR);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Whether the name exists at all (a live namespace or a stale file). */
+  netnsExists(name: string): boolean {
+    return existsSync(`${NETNS_DIR}/${name}`);
+  }
+
+  /**
+   * Whether the name is a live namespace (an nsfs bind mount) rather than a stale file: a
+   * file outlives its mount when the mount was made in a mount namespace that has since died
+   * (e.g. a tswarmd started under `ip netns exec`, which gives it a private slave mount
+   * namespace), and then the namespace is gone.
+   */
+  netnsLive(name: string): boolean {
+    try {
+      return statSync(`${NETNS_DIR}/${name}`).dev === statSync('/proc/self/ns/net').dev;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Whether handle `name` refers to the network namespace of process `pid`. */
+  handleIsFor(name: string, pid: number): boolean {
+    try {
+      const a = statSync(`${NETNS_DIR}/${name}`);
+      const b = statSync(`/proc/${pid}/ns/net`);
+      return a.ino === b.ino && a.dev === b.dev;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function enter(ns: string | undefined): string[] {
+  return ns ? ['nsenter', `--net=${NETNS_DIR}/${ns}`] : [];
+}

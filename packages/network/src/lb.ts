@@ -1,0 +1,125 @@
+// Service VIP load balancing inside one container's namespace. Pure planner + nft renderer.
+//
+// No IPVS on this kernel, so a container reaches a VIP through DNAT in its *own* OUTPUT hook
+// (table `ip tswarm_lb`): the client's source address is kept, and conntrack reverses the
+// translation for replies in the same namespace. Layout:
+//   map vips { ipv4_addr : verdict }           VIP → jump svc_<service id>
+//   chain output (nat, output, -100)           ip daddr vmap @vips
+//   chain svc_<id>                             one rule per VIP of the service this container
+//                                              sees: DNAT over its ACTIVE endpoints on that
+//                                              network, all ports
+//   set dead { ipv4_addr }                     VIPs with no active endpoint …
+//   chain refuse (filter, output, 0)           … refused at once instead of timing out: TCP
+//                                              with a reset, the rest with ICMP port
+//                                              unreachable. (Measured: `reject` inside the nat
+//                                              chain is not seen by the connecting socket, and
+//                                              ICMP alone is ignored for the first SYN — ~1 s.)
+// One chain per service means a change to one service rewrites only its chain (flush + add
+// in one nft transaction). Services in DNSRR mode have no VIP and get nothing.
+import { EndpointMode, type NetworkView } from '@tswarm/api';
+import { addrOf } from './ipv4.js';
+import { LB_TABLE, serviceChainName } from './names.js';
+import { chainBlock, dnatSpread, replaceTableScript, rewriteChainLines, sameLines } from './nft.js';
+
+export interface LbChain {
+  /** VIPs (addresses) with active backends: they jump to this chain. */
+  readonly vips: readonly string[];
+  /** One DNAT rule per entry of `vips`. */
+  readonly rules: readonly string[];
+  /** VIPs of the service without an active backend: members of set `dead`. */
+  readonly dead: readonly string[];
+}
+
+/** Keyed by chain name. */
+export type LbPlan = ReadonlyMap<string, LbChain>;
+
+/** Active backends (addresses, sorted) of `serviceId` on `networkId`. */
+export function activeBackends(view: NetworkView, serviceId: string, networkId: string): string[] {
+  const out = new Set<string>();
+  for (const e of view.endpoints) if (e.active && e.serviceId === serviceId && e.networkId === networkId && e.addr) out.add(addrOf(e.addr));
+  return [...out].sort();
+}
+
+export function planContainerLb(view: NetworkView, networkIds: ReadonlySet<string>): Map<string, LbChain> {
+  const plan = new Map<string, LbChain>();
+  for (const svc of view.services) {
+    if (svc.mode === EndpointMode.ENDPOINT_MODE_DNSRR) continue;
+    const vips: string[] = [];
+    const rules: string[] = [];
+    const dead: string[] = [];
+    for (const vip of svc.virtualIps) {
+      if (!networkIds.has(vip.networkId) || !vip.addr) continue;
+      const ip = addrOf(vip.addr);
+      const dnat = dnatSpread(activeBackends(view, svc.serviceId, vip.networkId));
+      if (!dnat) {
+        dead.push(ip);
+        continue;
+      }
+      vips.push(ip);
+      rules.push(`ip daddr ${ip} ${dnat}`);
+    }
+    if (vips.length + dead.length > 0) plan.set(serviceChainName(svc.serviceId), { vips, rules, dead });
+  }
+  return plan;
+}
+
+const OUTPUT_HEAD = 'type nat hook output priority -100; policy accept;';
+const REFUSE_HEAD = 'type filter hook output priority 0; policy accept;';
+const REFUSE_RULES = ['ip daddr @dead meta l4proto tcp reject with tcp reset', 'ip daddr @dead reject'];
+
+function elementLines(op: 'add' | 'delete', entries: readonly (readonly [string, string])[]): string[] {
+  if (entries.length === 0) return [];
+  const list = entries.map(([vip, chain]) => (op === 'add' ? `${vip} : jump ${chain}` : vip)).join(', ');
+  return [`${op} element ip ${LB_TABLE} vips { ${list} }`];
+}
+
+function deadLines(op: 'add' | 'delete', vips: readonly string[]): string[] {
+  return vips.length === 0 ? [] : [`${op} element ip ${LB_TABLE} dead { ${vips.join(', ')} }`];
+}
+
+/** The whole table, replacing whatever the namespace held (first plumbing, adoption, resync). */
+export function renderLbFull(plan: LbPlan): string {
+  const body: string[] = [
+    'map vips {', '  type ipv4_addr : verdict', '}',
+    'set dead {', '  type ipv4_addr', '}',
+    ...chainBlock('output', ['ip daddr vmap @vips'], OUTPUT_HEAD),
+    ...chainBlock('refuse', REFUSE_RULES, REFUSE_HEAD),
+  ];
+  const elems: [string, string][] = [];
+  const dead: string[] = [];
+  for (const [chain, c] of plan) {
+    body.push(...chainBlock(chain, c.rules));
+    for (const v of c.vips) elems.push([v, chain]);
+    dead.push(...c.dead);
+  }
+  return replaceTableScript(LB_TABLE, body, [...elementLines('add', elems), ...deadLines('add', dead)]);
+}
+
+/** Only what changed between two plans, as one transaction; '' when nothing did. */
+export function renderLbDiff(old: LbPlan, next: LbPlan): string {
+  const lines: string[] = [];
+  const oldElems = new Map<string, string>();
+  const newElems = new Map<string, string>();
+  const oldDead = new Set<string>();
+  const newDead = new Set<string>();
+  for (const [chain, c] of old) {
+    for (const v of c.vips) oldElems.set(v, chain);
+    for (const v of c.dead) oldDead.add(v);
+  }
+  for (const [chain, c] of next) {
+    for (const v of c.vips) newElems.set(v, chain);
+    for (const v of c.dead) newDead.add(v);
+  }
+
+  for (const [chain, c] of next) {
+    const was = old.get(chain);
+    if (!was) lines.push(`add chain ip ${LB_TABLE} ${chain}`);
+    if (!was || !sameLines(was.rules, c.rules)) lines.push(...rewriteChainLines(LB_TABLE, chain, c.rules));
+  }
+  lines.push(...elementLines('delete', [...oldElems].filter(([v, ch]) => newElems.get(v) !== ch)));
+  lines.push(...elementLines('add', [...newElems].filter(([v, ch]) => oldElems.get(v) !== ch)));
+  lines.push(...deadLines('delete', [...oldDead].filter((v) => !newDead.has(v))));
+  lines.push(...deadLines('add', [...newDead].filter((v) => !oldDead.has(v))));
+  for (const chain of old.keys()) if (!next.has(chain)) lines.push(`delete chain ip ${LB_TABLE} ${chain}`);
+  return lines.length === 0 ? '' : lines.join('\n') + '\n';
+}

@@ -1,0 +1,274 @@
+// LinuxDataplane: the Dataplane contract (@tswarm/agent dataplane.ts) on Linux — overlay
+// sandboxes with kernel VXLAN, veths into containers, nftables for VIPs and published ports.
+//
+// Ownership: every public call is one operation on a SerialQueue, so the state below has one
+// owner (STYLE 4); views are coalesced to the newest. Each operation decides with the pure
+// planners (peers.ts, lb.ts, ports.ts) against what it last programmed, and applies only the
+// difference. When an apply fails, the piece's record becomes `null` ("unknown") and the next
+// view (or the periodic resync) rewrites it whole — failures never throw out of setView.
+//
+// Restarts: a new process adopts what it finds — the gateway bridge and table, this node's
+// sandboxes (`<prefix>-ov<vni>-<node8>`), and containers as the agent re-attaches them
+// (attach is idempotent and reads the gateway address back). Until the agent's first
+// `sweep`, nothing found is deleted, because the full local task set is not known yet.
+import type { Dataplane } from '@tswarm/agent';
+import type { Logger, NetworkView, PortConfig, Task } from '@tswarm/api';
+import { ensureHandle, plumbContainer, unplumbContainer } from './container.js';
+import { GatewayAllocator, type GatewayPlan } from './gateway.js';
+import { findOwnHandles, removeGateway, setupGateway, strayGatewayVeths } from './host.js';
+import { Kernel } from './kernel.js';
+import { planContainerLb, renderLbDiff, renderLbFull, type LbPlan } from './lb.js';
+import { containerNsName, parseSandboxName, sandboxVethName } from './names.js';
+import { execRunner, type CommandRunner } from './runner.js';
+import { deleteSandbox } from './sandbox.js';
+import { forEachLimit, SerialQueue } from './serial.js';
+import { SandboxSet } from './sandbox-set.js';
+import { syncHostPorts, syncIngress, type PortsState } from './mesh.js';
+
+export interface LinuxDataplaneOptions {
+  nodeId: string;
+  /** Prefix of every namespace this node creates: process.env.TSWARM_LAB (the test lab's prefix, whose teardown deletes netns named `<prefix>-…`) or 'tsw'. */
+  namePrefix: string;
+  logger: Logger;
+  /** Told whenever the set of local containers changes: container gateway IP → network IDs the container is on (for the DNS resolver to know who asks). */
+  onClients?(clients: ReadonlyMap<string, readonly string[]>): void;
+  /** The gateway bridge's subnet; default: the first of 172.20.0.0/16 … 172.31.0.0/16 that no route in this netns overlaps. */
+  gatewaySubnet?: string;
+  /** How kernel tools are run; default: directly. Tests prefix `nsenter --net=/run/netns/<host>`. */
+  runner?: CommandRunner;
+  /** Period of the full resync (re-read kernel state, rewrite tables); 0 disables. Default 30 s. */
+  resyncIntervalMs?: number;
+}
+
+export const DEFAULT_RESYNC_INTERVAL_MS = 30_000;
+/** Namespaces programmed in parallel during one view: bounds process spawns in flight. */
+const PARALLEL_NAMESPACES = 8;
+
+interface ContainerState {
+  readonly taskId: string;
+  readonly serviceId: string;
+  readonly nsName: string;
+  /** Overlay networks in interface order. */
+  readonly nets: readonly { readonly networkId: string; readonly vni: number }[];
+  readonly gatewayIp: string;
+  readonly ports: readonly PortConfig[];
+  /** What table `ip tswarm_lb` holds; null = unknown, rewrite whole. */
+  lb: LbPlan | null;
+}
+
+export class LinuxDataplane implements Dataplane {
+  readonly containerDns: readonly string[];
+  private readonly queue = new SerialQueue();
+  private readonly containers = new Map<string, ContainerState>();
+  private readonly ports: PortsState = { hostRules: null };
+  private view: NetworkView | undefined;
+  private pendingView: NetworkView | undefined;
+  private viewQueued = false;
+  /** Set by the first sweep: from then on, unneeded sandboxes are deleted. */
+  private swept = false;
+  private closed = false;
+  private lastClients = '';
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly opts: LinuxDataplaneOptions,
+    private readonly k: Kernel,
+    private readonly gateway: GatewayPlan,
+    private readonly alloc: GatewayAllocator,
+    private readonly sandboxes: SandboxSet,
+    private readonly log: Logger,
+  ) {
+    this.containerDns = [gateway.bridgeIp];
+  }
+
+  /** Sets up (or adopts) the gateway bridge and this node's sandboxes. */
+  static async create(opts: LinuxDataplaneOptions): Promise<LinuxDataplane> {
+    const log = opts.logger.child('dataplane');
+    const k = new Kernel(opts.runner ?? execRunner());
+    const gateway = await setupGateway(k, opts.gatewaySubnet, log);
+    const alloc = new GatewayAllocator(gateway.subnet);
+    for (const h of await findOwnHandles(k, opts.namePrefix, gateway, new Set())) if (h.gatewayIp) alloc.reserve(h.gatewayIp);
+    const sandboxes = new SandboxSet(k, opts, log);
+    for (const name of k.listNetns()) {
+      const vni = parseSandboxName(opts.namePrefix, opts.nodeId, name);
+      if (vni !== undefined) await sandboxes.adopt(name, vni);
+    }
+    const dp = new LinuxDataplane(opts, k, gateway, alloc, sandboxes, log);
+    const period = opts.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS;
+    if (period > 0) {
+      dp.timer = setInterval(() => void dp.queue.push(() => dp.resync()), period);
+      dp.timer.unref();
+    }
+    log.info('data plane ready', { gatewaySubnet: gateway.subnet, adoptedSandboxes: sandboxes.size });
+    return dp;
+  }
+
+  setView(view: NetworkView): void {
+    if (this.closed) return;
+    this.pendingView = view;
+    if (this.viewQueued) return; // coalesce: the queued operation will take the newest view
+    this.viewQueued = true;
+    void this.queue.push(async () => {
+      this.viewQueued = false;
+      const v = this.pendingView!;
+      this.pendingView = undefined;
+      if (!this.closed) await this.applyView(v);
+    });
+  }
+
+  attach(task: Task, pid: number): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the network data plane is shut down'));
+    return this.queue.push(() => this.doAttach(task, pid));
+  }
+
+  detach(taskId: string): Promise<void> {
+    return this.queue.push(async () => {
+      await this.removeContainer(taskId);
+      await this.afterLocalChange();
+    });
+  }
+
+  sweep(keepTaskIds: ReadonlySet<string>): Promise<void> {
+    return this.queue.push(async () => {
+      this.swept = true;
+      for (const id of [...this.containers.keys()]) if (!keepTaskIds.has(id)) await this.removeContainer(id);
+      const keep12 = new Set([...keepTaskIds].map((id) => id.slice(0, 12)));
+      for (const h of await findOwnHandles(this.k, this.opts.namePrefix, this.gateway, new Set())) {
+        if (!keep12.has(h.task12)) await unplumbContainer(this.k, h.task12, h.nsName, this.sandboxes.names());
+      }
+      const keep10 = new Set([...keepTaskIds].map((id) => id.slice(0, 10)));
+      const stray = await strayGatewayVeths(this.k, keep10);
+      await this.k.ipBatch(undefined, stray.map((l) => `link del ${l}`), true).catch(() => undefined);
+      const keepVeths = new Set([...keepTaskIds].map(sandboxVethName));
+      await this.sandboxes.removeStrayVeths(keepVeths);
+      await this.afterLocalChange();
+    });
+  }
+
+  /** Resolves once every operation queued so far (views included) has been applied. */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  close(opts: { teardown: boolean }): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    return this.queue.push(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      if (!opts.teardown) return;
+      for (const id of [...this.containers.keys()]) await this.removeContainer(id);
+      for (const h of await findOwnHandles(this.k, this.opts.namePrefix, this.gateway, new Set())) {
+        await unplumbContainer(this.k, h.task12, h.nsName, this.sandboxes.names());
+      }
+      for (const name of this.k.listNetns()) {
+        const vni = parseSandboxName(this.opts.namePrefix, this.opts.nodeId, name);
+        if (vni !== undefined) await deleteSandbox(this.k, name, vni);
+      }
+      await removeGateway(this.k, this.opts.nodeId);
+      this.log.info('data plane torn down');
+    });
+  }
+
+  // ---- operations (run on the queue only) ----
+
+  private async doAttach(task: Task, pid: number): Promise<void> {
+    const nets = task.networks.map((a) => {
+      const n = a.network;
+      const name = n?.spec?.name || a.networkId;
+      if (!n || !n.vni) throw new Error(`network ${name} of the task is not allocated yet (no VNI)`);
+      if (n.spec?.driverOpts && 'encrypted' in n.spec.driverOpts) throw new Error(`encrypted overlay networks are not supported yet (network ${name})`);
+      if (!a.addresses[0]) throw new Error(`the task has no address on network ${name}`);
+      return { networkId: n.id || a.networkId, vni: n.vni, cidr: a.addresses[0], ingress: !!n.spec?.ingress };
+    });
+    const nsName = containerNsName(this.opts.namePrefix, task.id);
+    try {
+      await ensureHandle(this.k, nsName, pid);
+      const plumbed: { networkId: string; sandbox: string; cidr: string; mtu: number }[] = [];
+      for (const n of nets) {
+        const sb = await this.sandboxes.ensure(n.vni, n.networkId, this.view);
+        plumbed.push({ networkId: n.networkId, sandbox: sb.name, cidr: n.cidr, mtu: sb.mtu });
+      }
+      const { gatewayIp } = await plumbContainer(this.k, { taskId: task.id, nsName, nets: plumbed, gateway: this.gateway }, () => this.alloc.allocate(), (ip) => this.alloc.release(ip));
+      this.alloc.reserve(gatewayIp);
+      const c: ContainerState = {
+        taskId: task.id, serviceId: task.serviceId, nsName, gatewayIp, lb: null,
+        nets: nets.map((n) => ({ networkId: n.networkId, vni: n.vni })),
+        ports: task.endpoint?.ports ?? [],
+      };
+      this.containers.set(task.id, c);
+      await this.syncLb(c);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      this.log.warn('attach failed', { task: task.id, error: msg });
+      throw new Error(msg.startsWith('encrypted') || msg.startsWith('network ') || msg.startsWith('the task') ? msg : `cannot plumb the container into its networks: ${msg}`);
+    }
+    await this.afterLocalChange();
+  }
+
+  private async applyView(view: NetworkView): Promise<void> {
+    this.view = view;
+    await this.sandboxes.reconcileMesh(view, this.gateway, this.localVnis(), this.swept);
+    await this.sandboxes.syncAllPeers(view);
+    await forEachLimit([...this.containers.values()], PARALLEL_NAMESPACES, (c) => this.syncLb(c));
+    await syncIngress(this.k, this.sandboxes.ingressSandbox(), view, this.log);
+    await syncHostPorts(this.k, this.ports, view, this.localPorts(), this.sandboxes.ingressSandbox() ? this.gateway.ingressIp : undefined, this.log);
+  }
+
+  /** After a local endpoint came or went: sandboxes, mesh, host ports, clients. */
+  private async afterLocalChange(): Promise<void> {
+    if (this.swept) await this.sandboxes.collect(this.localVnis());
+    if (this.view) await this.applyView(this.view);
+    else await syncHostPorts(this.k, this.ports, undefined, this.localPorts(), undefined, this.log);
+    this.emitClients();
+  }
+
+  private async resync(): Promise<void> {
+    if (this.closed) return;
+    this.sandboxes.forget();
+    for (const c of this.containers.values()) c.lb = null;
+    this.ports.hostRules = null;
+    await setupGateway(this.k, this.gateway.subnet, this.log).catch((e) => this.log.warn('resync of the gateway failed', { error: String(e) }));
+    if (this.view) await this.applyView(this.view);
+  }
+
+  private async removeContainer(taskId: string): Promise<void> {
+    const c = this.containers.get(taskId);
+    this.containers.delete(taskId);
+    await unplumbContainer(this.k, taskId, containerNsName(this.opts.namePrefix, taskId), this.sandboxes.names());
+    if (c) this.alloc.release(c.gatewayIp);
+  }
+
+  private async syncLb(c: ContainerState): Promise<void> {
+    const plan = this.view ? planContainerLb(this.view, new Set(c.nets.map((n) => n.networkId))) : new Map();
+    const script = c.lb ? renderLbDiff(c.lb, plan) : renderLbFull(plan);
+    try {
+      await this.k.nft(c.nsName, script);
+      c.lb = plan;
+    } catch (e) {
+      c.lb = null;
+      this.log.warn('load-balancing rules not applied', { task: c.taskId, error: String(e) });
+    }
+  }
+
+  private localVnis(): Set<number> {
+    return new Set([...this.containers.values()].flatMap((c) => c.nets.map((n) => n.vni)));
+  }
+
+  private localPorts(): { taskId: string; serviceId: string; gatewayIp: string; ports: readonly PortConfig[] }[] {
+    return [...this.containers.values()].map((c) => ({ taskId: c.taskId, serviceId: c.serviceId, gatewayIp: c.gatewayIp, ports: c.ports }));
+  }
+
+  private emitClients(): void {
+    if (!this.opts.onClients) return;
+    const m = new Map<string, readonly string[]>();
+    for (const c of [...this.containers.values()].sort((a, b) => (a.gatewayIp < b.gatewayIp ? -1 : 1))) m.set(c.gatewayIp, c.nets.map((n) => n.networkId));
+    const key = JSON.stringify([...m]);
+    if (key === this.lastClients) return;
+    this.lastClients = key;
+    try {
+      this.opts.onClients(m);
+    } catch (e) {
+      this.log.warn('onClients failed', { error: String(e) });
+    }
+  }
+}

@@ -1,0 +1,38 @@
+// nft script building blocks shared by the planners. Pure: strings in, strings out.
+//
+// Every script is fed to one `nft -f -`, which applies it as one transaction: either all of
+// it takes effect or none, so a chain is never seen half rewritten.
+
+/** Replaces table `ip <table>` wholesale (creating it first so the delete cannot fail). */
+export function replaceTableScript(table: string, body: readonly string[], after: readonly string[] = []): string {
+  return [`table ip ${table} {}`, `delete table ip ${table}`, `table ip ${table} {`, ...body.map((l) => `  ${l}`), '}', ...after].join('\n') + '\n';
+}
+
+/** A chain block for use inside a table body; `head` is e.g. "type nat hook output priority -100; policy accept;". */
+export function chainBlock(name: string, rules: readonly string[], head?: string): string[] {
+  return [`chain ${name} {`, ...(head ? [`  ${head}`] : []), ...rules.map((r) => `  ${r}`), '}'];
+}
+
+/** Flush-and-refill of one existing chain. */
+export function rewriteChainLines(table: string, chain: string, rules: readonly string[]): string[] {
+  return [`flush chain ip ${table} ${chain}`, ...rules.map((r) => `add rule ip ${table} ${chain} ${r}`)];
+}
+
+/**
+ * The DNAT statement spreading new connections uniformly over `backends` (IPv4 addresses):
+ * `numgen random mod N` picks one per connection; conntrack keeps the choice for its life
+ * and reverses it for replies. With `port`, the destination port is rewritten too.
+ * Undefined when there is no backend: the caller decides how to refuse.
+ */
+export function dnatSpread(backends: readonly string[], port?: number): string | undefined {
+  if (backends.length === 0) return undefined;
+  if (backends.length === 1) return port === undefined ? `dnat to ${backends[0]}` : `dnat to ${backends[0]}:${port}`;
+  const n = backends.length;
+  if (port === undefined) return `dnat to numgen random mod ${n} map { ${backends.map((b, i) => `${i} : ${b}`).join(', ')} }`;
+  return `dnat ip to numgen random mod ${n} map { ${backends.map((b, i) => `${i} : ${b} . ${port}`).join(', ')} }`;
+}
+
+export function sameLines(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (!a || !b || a.length !== b.length) return false;
+  return a.every((x, i) => x === b[i]);
+}

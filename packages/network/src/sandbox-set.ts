@@ -1,0 +1,174 @@
+// This node's overlay sandboxes and what was programmed in each: their lifecycle (create on
+// first need, adopt at start, delete when unneeded), their remote peers (diffed per view) and
+// which one is the ingress sandbox. Owned by LinuxDataplane and used only from its queue.
+import type { Logger, NetworkView } from '@tswarm/api';
+import type { GatewayPlan } from './gateway.js';
+import type { Kernel } from './kernel.js';
+import { overlayMtu, underlayMtu } from './mtu.js';
+import { INGRESS_SANDBOX_GW_LINK, SANDBOX_BRIDGE, sandboxName } from './names.js';
+import { desiredPeers, diffPeers, underlayHost, type Peer } from './peers.js';
+import { ingressNetworkOf, needsIngressMesh, renderIngressTable } from './ports.js';
+import { applyPeers, createSandbox, deleteSandbox, DEFAULT_VXLAN_PORT, ensureIngressExtras, readPeers, removeIngressExtras } from './sandbox.js';
+import { forEachLimit } from './serial.js';
+
+export interface SandboxState {
+  readonly vni: number;
+  readonly name: string;
+  /** Known from an attachment or the view; undefined for an adopted sandbox until then. */
+  networkId: string | undefined;
+  readonly mtu: number;
+  /** Remote peers as programmed, by IP; null = unknown (read the kernel before diffing). */
+  peers: Map<string, Peer> | null;
+  /** Set while this is the node's ingress sandbox: its address and its port rules (null = rewrite the table). */
+  ingress: { cidr: string; rules: string[] | null } | undefined;
+}
+
+const PARALLEL_SANDBOXES = 8;
+
+export class SandboxSet {
+  private readonly byVni = new Map<number, SandboxState>();
+  /** Underlay MTU, cached once measured for the view's own underlay address. */
+  private underlay: number | undefined;
+
+  constructor(
+    private readonly k: Kernel,
+    private readonly ids: { readonly namePrefix: string; readonly nodeId: string },
+    private readonly log: Logger,
+  ) {}
+
+  get size(): number {
+    return this.byVni.size;
+  }
+
+  names(): string[] {
+    return [...this.byVni.values()].map((s) => s.name);
+  }
+
+  /**
+   * Records a sandbox found at start-up; its peers are read back before the first diff. A
+   * stale name (its namespace died with an earlier mount namespace) is removed instead, and
+   * the sandbox is rebuilt on the next attach.
+   */
+  async adopt(name: string, vni: number): Promise<void> {
+    if (!this.k.netnsLive(name)) {
+      this.log.warn('stale sandbox name removed (its namespace is gone)', { sandbox: name });
+      await this.k.ip(undefined, ['netns', 'del', name]).catch(() => undefined);
+      return;
+    }
+    const links = await this.k.links(name).catch(() => []);
+    const br = links.find((l) => l.ifname === SANDBOX_BRIDGE);
+    const hasGw = links.some((l) => l.ifname === INGRESS_SANDBOX_GW_LINK);
+    this.byVni.set(vni, { vni, name, networkId: undefined, mtu: br?.mtu ?? overlayMtu(1500), peers: null, ingress: hasGw ? { cidr: br?.cidrs[0] ?? '', rules: null } : undefined });
+  }
+
+  /** The sandbox for `vni`, created if missing (peers programmed at once when a view is known). */
+  async ensure(vni: number, networkId: string, view: NetworkView | undefined): Promise<SandboxState> {
+    let sb = this.byVni.get(vni);
+    if (!sb) {
+      const name = sandboxName(this.ids.namePrefix, vni, this.ids.nodeId);
+      const mtu = overlayMtu(await this.underlayMtu(view));
+      await createSandbox(this.k, { name, vni, mtu, dstPort: view?.dataPathPort || DEFAULT_VXLAN_PORT });
+      sb = { vni, name, networkId, mtu, peers: new Map(), ingress: undefined };
+      this.byVni.set(vni, sb);
+      this.log.info('overlay sandbox created', { sandbox: name, vni, mtu });
+      if (view) await this.syncPeers(sb, view);
+    }
+    sb.networkId ??= networkId;
+    return sb;
+  }
+
+  /**
+   * Brings the routing mesh in line with the view: the ingress sandbox exists (with its
+   * extras) while any service publishes an ingress-mode port and this node has its ingress
+   * address. Extras are removed — or the sandbox, when no local task uses it — only once
+   * the node has swept (before that an adopted container may still need them).
+   */
+  async reconcileMesh(view: NetworkView, gateway: GatewayPlan, localVnis: ReadonlySet<number>, swept: boolean): Promise<void> {
+    const ing = ingressNetworkOf(view);
+    const me = view.nodes.find((n) => n.nodeId === this.ids.nodeId);
+    const want = ing && me?.ingressAddr && needsIngressMesh(view) ? { ...ing, cidr: me.ingressAddr } : undefined;
+    try {
+      if (want) {
+        const sb = await this.ensure(want.vni, want.id, view);
+        if (!sb.ingress || sb.ingress.cidr !== want.cidr) {
+          await ensureIngressExtras(this.k, { sandbox: sb.name, nodeId: this.ids.nodeId, ingressCidr: want.cidr, gateway }, renderIngressTable([]));
+          sb.ingress = { cidr: want.cidr, rules: [] };
+          this.log.info('routing mesh enabled', { sandbox: sb.name, ingressAddr: want.cidr });
+        }
+      }
+      if (!swept) return;
+      for (const sb of [...this.byVni.values()]) {
+        if (!sb.ingress || sb.vni === want?.vni) continue;
+        if (localVnis.has(sb.vni)) await removeIngressExtras(this.k, sb.name, this.ids.nodeId);
+        else await this.remove(sb);
+        sb.ingress = undefined;
+        this.log.info('routing mesh disabled', { sandbox: sb.name });
+      }
+    } catch (e) {
+      this.log.warn('routing mesh not reconciled', { error: String(e) });
+    }
+  }
+
+  ingressSandbox(): SandboxState | undefined {
+    return [...this.byVni.values()].find((s) => s.ingress);
+  }
+
+  async syncAllPeers(view: NetworkView): Promise<void> {
+    await forEachLimit([...this.byVni.values()], PARALLEL_SANDBOXES, (sb) => this.syncPeers(sb, view));
+  }
+
+  /** Programs the difference between what the sandbox holds and what the view asks (RFC 7348 §4). */
+  async syncPeers(sb: SandboxState, view: NetworkView): Promise<void> {
+    const net = view.networks.find((n) => n.vni === sb.vni);
+    if (net) sb.networkId = net.id;
+    if (!sb.networkId) return;
+    try {
+      const programmed = sb.peers ?? (await readPeers(this.k, sb.name, sb.vni));
+      const desired = desiredPeers(view, sb.networkId, this.ids.nodeId, !!net?.spec?.ingress);
+      const diff = diffPeers(programmed, desired);
+      if (diff.put.length || diff.del.length) await applyPeers(this.k, sb.name, sb.vni, diff);
+      sb.peers = desired;
+    } catch (e) {
+      sb.peers = null;
+      this.log.warn('peers not programmed', { sandbox: sb.name, error: String(e) });
+    }
+  }
+
+  /** Deletes sandboxes that no local task uses and that are not the ingress sandbox. */
+  async collect(localVnis: ReadonlySet<number>): Promise<void> {
+    for (const sb of [...this.byVni.values()]) if (!localVnis.has(sb.vni) && !sb.ingress) await this.remove(sb);
+  }
+
+  /** Deletes sandbox-side veths (`v…` on br0) whose task is not kept. */
+  async removeStrayVeths(keepVeths: ReadonlySet<string>): Promise<void> {
+    for (const sb of this.byVni.values()) {
+      const stray = (await this.k.links(sb.name).catch(() => [])).filter((l) => l.master === SANDBOX_BRIDGE && l.ifname.startsWith('v') && !/^vx\d+$/.test(l.ifname) && !keepVeths.has(l.ifname));
+      await this.k.ipBatch(sb.name, stray.map((l) => `link del ${l.ifname}`), true).catch(() => undefined);
+    }
+  }
+
+  /** Marks everything unknown, so the next view rewrites from kernel state (periodic resync). */
+  forget(): void {
+    for (const sb of this.byVni.values()) {
+      sb.peers = null;
+      if (sb.ingress) sb.ingress.rules = null;
+    }
+  }
+
+  private async remove(sb: SandboxState): Promise<void> {
+    if (sb.ingress) await removeIngressExtras(this.k, sb.name, this.ids.nodeId);
+    await deleteSandbox(this.k, sb.name, sb.vni);
+    this.byVni.delete(sb.vni);
+    this.log.info('overlay sandbox removed', { sandbox: sb.name });
+  }
+
+  private async underlayMtu(view: NetworkView | undefined): Promise<number> {
+    if (this.underlay) return this.underlay;
+    const me = view?.nodes.find((n) => n.nodeId === this.ids.nodeId);
+    const addr = me?.addr ? underlayHost(me.addr) : undefined;
+    const [links, routes] = await Promise.all([this.k.links(undefined), this.k.routes(undefined)]);
+    const mtu = underlayMtu(links, addr, routes.find((r) => r.dst === 'default')?.dev);
+    if (addr) this.underlay = mtu;
+    return mtu;
+  }
+}

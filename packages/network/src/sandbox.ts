@@ -1,0 +1,118 @@
+// Overlay sandboxes: one network namespace per overlay network this node takes part in,
+// holding bridge br0 and the network's VXLAN device. I/O only; the plans come from peers.ts
+// and ports.ts.
+//
+// The VXLAN device is created in the node's namespace and then moved into the sandbox, so its
+// UDP socket stays in the node's namespace (the kernel opens it in the namespace the device
+// was created in), as Docker does: `nolearning proxy`, no `local`, no group — peers are
+// programmed statically (peers.ts). Everything here is idempotent or preceded by a delete of
+// what a crashed run may have left, so a retry converges.
+import type { GatewayPlan } from './gateway.js';
+import type { Kernel } from './kernel.js';
+import { GATEWAY_BRIDGE, INGRESS_SANDBOX_GW_LINK, INGRESS_TABLE, SANDBOX_BRIDGE, ingressVethName, macFromIp, vxlanName } from './names.js';
+import { addrOf } from './ipv4.js';
+import { parseKernelPeers, peerCommands, type Peer, type PeerDiff } from './peers.js';
+
+export const DEFAULT_VXLAN_PORT = 4789;
+
+export interface SandboxSpec {
+  readonly name: string;
+  readonly vni: number;
+  /** Overlay MTU (underlay − 50). */
+  readonly mtu: number;
+  /** VXLAN UDP port. */
+  readonly dstPort: number;
+}
+
+export async function createSandbox(k: Kernel, s: SandboxSpec): Promise<void> {
+  const vx = vxlanName(s.vni);
+  if (k.netnsExists(s.name)) await deleteSandbox(k, s.name, s.vni); // half-built by a crashed run
+  await k.ipBatch(undefined, [`link del ${vx}`], true).catch(() => undefined); // a leftover in our namespace
+  await k.ip(undefined, ['netns', 'add', s.name]);
+  try {
+    await k.ipBatch(undefined, [
+      `link add ${vx} mtu ${s.mtu} type vxlan id ${s.vni} dstport ${s.dstPort} nolearning proxy`,
+      `link set ${vx} netns ${s.name}`,
+    ]);
+    await k.ipBatch(s.name, [
+      'link set lo up',
+      `link add ${SANDBOX_BRIDGE} mtu ${s.mtu} type bridge`,
+      `link set ${vx} master ${SANDBOX_BRIDGE} up`,
+      `link set ${SANDBOX_BRIDGE} up`,
+    ]);
+  } catch (e) {
+    await deleteSandbox(k, s.name, s.vni);
+    throw e;
+  }
+}
+
+/**
+ * Removes the sandbox. The VXLAN device is deleted explicitly first: a namespace dies
+ * asynchronously, and until its device is gone the VNI could not be created again.
+ */
+export async function deleteSandbox(k: Kernel, name: string, vni: number): Promise<void> {
+  if (!k.netnsExists(name)) return;
+  await k.ipBatch(name, [`link del ${vxlanName(vni)}`], true).catch(() => undefined);
+  await k.ip(undefined, ['netns', 'del', name]).catch(() => undefined);
+}
+
+export async function readPeers(k: Kernel, name: string, vni: number): Promise<Map<string, Peer>> {
+  const vx = vxlanName(vni);
+  const [fdb, neigh] = await Promise.all([k.fdb(name, vx), k.neigh(name, vx)]);
+  return parseKernelPeers(fdb, neigh);
+}
+
+/** Applies a peer diff: one `bridge -batch` and one `ip -batch`. */
+export async function applyPeers(k: Kernel, name: string, vni: number, diff: PeerDiff): Promise<void> {
+  const { bridge, ip } = peerCommands(vxlanName(vni), diff);
+  // -force: deleting an entry that is already gone must not stop the rest.
+  await Promise.all([k.bridgeBatch(name, bridge, true), k.ipBatch(name, ip, true)]);
+}
+
+export interface IngressSpec {
+  readonly sandbox: string;
+  readonly nodeId: string;
+  /** This node's address on the ingress network (CIDR). */
+  readonly ingressCidr: string;
+  readonly gateway: GatewayPlan;
+}
+
+/**
+ * Makes a sandbox the node's ingress sandbox: br0 gets the node's ingress address (and the
+ * MAC derived from it, which other nodes program), a veth joins it to the gateway bridge
+ * (`ig<node8>` ↔ `gw0`, the gateway plan's ingress address, default route via the bridge),
+ * IP forwarding is on, and table `ip tswarm_ingress` starts with no published port.
+ * Idempotent: an existing gw0 (adopted sandbox) is kept.
+ */
+export async function ensureIngressExtras(k: Kernel, s: IngressSpec, initialTable: string): Promise<void> {
+  const links = await k.links(s.sandbox);
+  const br = links.find((l) => l.ifname === SANDBOX_BRIDGE);
+  const mac = macFromIp(addrOf(s.ingressCidr));
+  const brLines: string[] = [];
+  if (br && br.mac !== mac) brLines.push(`link set ${SANDBOX_BRIDGE} address ${mac}`);
+  for (const c of br?.cidrs ?? []) if (c !== s.ingressCidr) brLines.push(`addr del ${c} dev ${SANDBOX_BRIDGE}`);
+  if (!br?.cidrs.includes(s.ingressCidr)) brLines.push(`addr add ${s.ingressCidr} dev ${SANDBOX_BRIDGE}`);
+  await k.ipBatch(s.sandbox, brLines);
+  if (!links.some((l) => l.ifname === INGRESS_SANDBOX_GW_LINK)) {
+    const host = ingressVethName(s.nodeId);
+    await k.ipBatch(undefined, [`link del ${host}`], true).catch(() => undefined);
+    await k.ipBatch(undefined, [
+      `link add ${host} type veth peer name ${INGRESS_SANDBOX_GW_LINK} netns ${s.sandbox}`,
+      `link set ${host} master ${GATEWAY_BRIDGE} up`,
+    ]);
+    await k.ipBatch(s.sandbox, [
+      `addr add ${s.gateway.ingressIp}/${s.gateway.prefix} dev ${INGRESS_SANDBOX_GW_LINK}`,
+      `link set ${INGRESS_SANDBOX_GW_LINK} up`,
+      `route replace default via ${s.gateway.bridgeIp} dev ${INGRESS_SANDBOX_GW_LINK}`,
+    ]);
+    await k.sysctl(s.sandbox, 'net.ipv4.ip_forward', '1');
+  }
+  await k.nft(s.sandbox, initialTable);
+}
+
+/** Undoes ensureIngressExtras while the sandbox stays (local tasks are still on ingress). */
+export async function removeIngressExtras(k: Kernel, sandbox: string, nodeId: string): Promise<void> {
+  await k.ipBatch(undefined, [`link del ${ingressVethName(nodeId)}`], true).catch(() => undefined);
+  await k.ipBatch(sandbox, [`addr flush dev ${SANDBOX_BRIDGE}`], true).catch(() => undefined);
+  await k.nft(sandbox, `table ip ${INGRESS_TABLE} {}\ndelete table ip ${INGRESS_TABLE}\n`).catch(() => undefined);
+}

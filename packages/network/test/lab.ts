@@ -1,0 +1,92 @@
+// A tiny lab for the integration tests: "hosts" are network namespaces joined by one veth,
+// "containers" are processes in fresh network namespaces (`unshare -n`). Everything is named
+// with LAB_PREFIX and removed by `destroy`, which ends only the processes it started (by PID).
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const LAB_PREFIX = 'tswnt';
+
+export function sh(argv: readonly string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(argv[0]!, argv.slice(1), { timeout: 10_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${argv.join(' ')}: ${stderr || err.message}`));
+      else resolve(stdout);
+    });
+    child.stdin?.on('error', () => undefined); // the command may exit without reading stdin
+    child.stdin?.end(input ?? '');
+  });
+}
+
+/** Like sh but resolves with {ok, out} instead of rejecting. */
+export async function trySh(argv: readonly string[]): Promise<{ ok: boolean; out: string }> {
+  try {
+    return { ok: true, out: await sh(argv) };
+  } catch (e) {
+    return { ok: false, out: (e as Error).message };
+  }
+}
+
+export function inNs(ns: string, argv: readonly string[]): string[] {
+  return ['nsenter', `--net=/run/netns/${ns}`, ...argv];
+}
+
+export class Lab {
+  private readonly procs: ChildProcess[] = [];
+  private readonly dirs: string[] = [];
+
+  /** Hosts `<prefix>-h1…hN` on 192.168.251.0/24 (.1, .2, …), joined pairwise-by-bridge-free veth (2 hosts). */
+  async hosts(n: 2): Promise<string[]> {
+    const names = Array.from({ length: n }, (_, i) => `${LAB_PREFIX}-h${i + 1}`);
+    for (const h of names) {
+      await sh(['ip', 'netns', 'add', h]);
+      await sh(['ip', '-n', h, 'link', 'set', 'lo', 'up']);
+    }
+    await sh(['ip', '-n', names[0]!, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', names[1]!]);
+    for (const [i, h] of names.entries()) {
+      await sh(['ip', '-n', h, 'addr', 'add', `192.168.251.${i + 1}/24`, 'dev', 'eth0']);
+      await sh(['ip', '-n', h, 'link', 'set', 'eth0', 'up']);
+    }
+    return names;
+  }
+
+  /** A "container": `argv` as PID 1-ish of a fresh network namespace; returns its PID. */
+  container(argv: readonly string[]): number {
+    const p = spawn('unshare', ['-n', ...argv], { stdio: 'ignore' });
+    this.procs.push(p);
+    return p.pid!;
+  }
+
+  /** A busybox httpd container answering `GET /` with `body`. */
+  web(body: string): number {
+    const dir = mkdtempSync(join(tmpdir(), `${LAB_PREFIX}-www-`));
+    this.dirs.push(dir);
+    writeFileSync(join(dir, 'index.html'), body);
+    return this.container(['busybox', 'httpd', '-f', '-p', '80', '-h', dir]);
+  }
+
+  kill(pid: number): void {
+    const p = this.procs.find((x) => x.pid === pid);
+    if (p && p.exitCode === null) p.kill('SIGKILL');
+  }
+
+  async destroy(): Promise<void> {
+    for (const p of this.procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    for (const ns of listLabNetns()) await trySh(['ip', 'netns', 'del', ns]);
+    for (const d of this.dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+export function listLabNetns(): string[] {
+  try {
+    return readdirSync('/run/netns').filter((n) => n.startsWith(`${LAB_PREFIX}-`));
+  } catch {
+    return [];
+  }
+}
+
+/** GET http://url from namespace `ns` with busybox wget under a 2 s timeout. */
+export function httpGet(ns: string, url: string): Promise<{ ok: boolean; out: string }> {
+  return trySh(inNs(ns, ['timeout', '2', 'busybox', 'wget', '-q', '-O', '-', url]));
+}

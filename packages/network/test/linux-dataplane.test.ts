@@ -1,0 +1,202 @@
+// Integration: two "hosts" (network namespaces joined by a veth), one LinuxDataplane per host
+// whose commands run inside it, "containers" as processes in fresh namespaces. Needs root.
+// Every namespace is named tswnt-…; after() removes them all even when a test failed.
+import * as assert from 'node:assert/strict';
+import { EndpointMode, NetworkView, PortProtocol, PublishMode, Task, silentLogger, type NetworkEndpoint } from '@tswarm/api';
+import { LinuxDataplane, containerNsName, execRunner } from '../src/index.js';
+import { Lab, LAB_PREFIX, httpGet, inNs, listLabNetns, sh, trySh } from './lab.js';
+
+const N1 = 'n1aaaaaaaaaaaaaaaaaaaaaaa';
+const N2 = 'n2bbbbbbbbbbbbbbbbbbbbbbb';
+const APP = { id: 'netapp000000000000000000', vni: 5001, spec: { name: 'app', driver: 'overlay' }, ipam: { subnet: '10.231.1.0/24', gateway: '10.231.1.1', ipRange: '' } };
+const ING = { id: 'netingress00000000000000', vni: 5000, spec: { name: 'ingress', driver: 'overlay', ingress: true }, ipam: { subnet: '10.231.0.0/24', gateway: '10.231.0.1', ipRange: '' } };
+const WEB = 'svcweb0000000000000000000';
+const EMPTY = 'svcempty00000000000000000';
+const HOSTSVC = 'svchost000000000000000000';
+const T = { web1: 'tweb1aaaaaaaaaaaaaaaaaaaa', web2: 'tweb2bbbbbbbbbbbbbbbbbbbb', client: 'tclientccccccccccccccccccc', web3: 'tweb3dddddddddddddddddddd' };
+
+function task(id: string, serviceId: string, nets: [typeof APP, string][]): Task {
+  return Task.fromPartial({ id, serviceId, networks: nets.map(([n, addr]) => ({ networkId: n.id, addresses: [addr], network: n })) });
+}
+
+function view(active: { web1: boolean; web2: boolean }, withPorts = true): NetworkView {
+  const ep = (taskId: string, nodeId: string, net: typeof APP, addr: string, serviceId: string, on: boolean): Partial<NetworkEndpoint> => ({ networkId: net.id, taskId, nodeId, addr, serviceId, active: on });
+  return NetworkView.fromPartial({
+    networks: [APP, ING],
+    nodes: [
+      { nodeId: N1, addr: '192.168.251.1', ingressAddr: '10.231.0.101/24' },
+      { nodeId: N2, addr: '192.168.251.2', ingressAddr: '10.231.0.102/24' },
+    ],
+    endpoints: [
+      ep(T.web1, N1, APP, '10.231.1.11/24', WEB, active.web1), ep(T.web1, N1, ING, '10.231.0.11/24', WEB, active.web1),
+      ep(T.web2, N2, APP, '10.231.1.12/24', WEB, active.web2), ep(T.web2, N2, ING, '10.231.0.12/24', WEB, active.web2),
+      ep(T.client, N1, APP, '10.231.1.21/24', 'svcclient', true),
+    ],
+    services: [
+      { serviceId: WEB, name: 'web', mode: EndpointMode.ENDPOINT_MODE_VIP, virtualIps: [{ networkId: APP.id, addr: '10.231.1.2/24' }, { networkId: ING.id, addr: '10.231.0.2/24' }],
+        ports: withPorts ? [{ protocol: PortProtocol.PORT_PROTOCOL_TCP, targetPort: 80, publishedPort: 8080, publishMode: PublishMode.PUBLISH_MODE_INGRESS }] : [] },
+      { serviceId: EMPTY, name: 'empty', mode: EndpointMode.ENDPOINT_MODE_VIP, virtualIps: [{ networkId: APP.id, addr: '10.231.1.3/24' }], ports: [] },
+      { serviceId: HOSTSVC, name: 'hostsvc', mode: EndpointMode.ENDPOINT_MODE_DNSRR, virtualIps: [],
+        ports: [{ protocol: PortProtocol.PORT_PROTOCOL_TCP, targetPort: 80, publishedPort: 9090, publishMode: PublishMode.PUBLISH_MODE_HOST }] },
+    ],
+  });
+}
+
+async function spread(ns: string, url: string, tries: number): Promise<Map<string, number>> {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < tries; i++) {
+    const r = await httpGet(ns, url);
+    const key = r.ok ? r.out.trim() : 'error';
+    seen.set(key, (seen.get(key) ?? 0) + 1);
+  }
+  return seen;
+}
+
+describe('LinuxDataplane on two namespace hosts (root, integration)', function () {
+  this.timeout(20_000);
+  const lab = new Lab();
+  let h1 = '';
+  let h2 = '';
+  let dp1: LinuxDataplane | undefined;
+  let dp2: LinuxDataplane | undefined;
+  const pids = new Map<string, number>();
+  let clients: ReadonlyMap<string, readonly string[]> = new Map();
+  const mk = (nodeId: string, host: string): Promise<LinuxDataplane> =>
+    LinuxDataplane.create({
+      nodeId, namePrefix: LAB_PREFIX, logger: silentLogger, runner: execRunner(['nsenter', `--net=/run/netns/${host}`]), resyncIntervalMs: 0,
+      ...(nodeId === N1 ? { onClients: (c: ReadonlyMap<string, readonly string[]>) => { clients = c; } } : {}),
+    });
+  const cns = (id: string): string => containerNsName(LAB_PREFIX, id);
+
+  before(async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    for (const ns of listLabNetns()) await trySh(['ip', 'netns', 'del', ns]); // a crashed earlier run
+    [h1, h2] = await lab.hosts(2);
+    [dp1, dp2] = await Promise.all([mk(N1, h1), mk(N2, h2)]);
+  });
+
+  after(async () => {
+    await dp1?.close({ teardown: true }).catch(() => undefined);
+    await dp2?.close({ teardown: true }).catch(() => undefined);
+    await lab.destroy();
+  });
+
+  it('gives containers the gateway bridge address as DNS and picks 172.20.0.0/16 in an empty host', () => {
+    assert.deepEqual(dp1!.containerDns, ['172.20.0.1']);
+  });
+
+  it('plumbs containers and reaches a container on the other host over VXLAN (RFC 7348 §4, static peers)', async () => {
+    dp1!.setView(view({ web1: true, web2: true }));
+    dp2!.setView(view({ web1: true, web2: true }));
+    pids.set(T.web1, lab.web('web1')).set(T.client, lab.container(['sleep', '1000'])).set(T.web2, lab.web('web2'));
+    await dp1!.attach(task(T.web1, WEB, [[APP, '10.231.1.11/24'], [ING, '10.231.0.11/24']]), pids.get(T.web1)!);
+    await dp1!.attach(task(T.client, 'svcclient', [[APP, '10.231.1.21/24']]), pids.get(T.client)!);
+    await dp2!.attach(task(T.web2, WEB, [[APP, '10.231.1.12/24'], [ING, '10.231.0.12/24']]), pids.get(T.web2)!);
+    const ifs = await sh(['ip', '-n', cns(T.web1), '-br', 'addr']);
+    assert.match(ifs, /eth0@\S+\s+UP\s+10\.231\.1\.11\/24/);
+    assert.match(ifs, /eth1@\S+\s+UP\s+10\.231\.0\.11\/24/);
+    assert.match(ifs, /eth2@\S+\s+UP\s+172\.20\.0\.\d+\/16/);
+    assert.deepEqual([...clients.values()].map((n) => n.join(',')).sort(), [APP.id, `${APP.id},${ING.id}`]);
+    assert.ok([...clients.keys()].every((ip) => /^172\.20\.0\.\d+$/.test(ip) && ip !== '172.20.0.1' && ip !== '172.20.0.2'));
+    const ping = await trySh(inNs(cns(T.client), ['busybox', 'ping', '-c', '1', '-W', '2', '10.231.1.12']));
+    assert.ok(ping.ok, ping.out);
+    assert.equal((await httpGet(cns(T.client), 'http://10.231.1.12/')).out.trim(), 'web2');
+  });
+
+  it('re-attaching a running container is idempotent and keeps its gateway address', async () => {
+    const before = await sh(['ip', '-n', cns(T.client), '-br', 'addr']);
+    await dp1!.attach(task(T.client, 'svcclient', [[APP, '10.231.1.21/24']]), pids.get(T.client)!);
+    assert.equal(await sh(['ip', '-n', cns(T.client), '-br', 'addr']), before);
+  });
+
+  it('spreads connections to a VIP over both active backends (DNAT in the client namespace)', async () => {
+    const seen = await spread(cns(T.client), 'http://10.231.1.2/', 16);
+    assert.ok(seen.get('web1')! > 0 && seen.get('web2')! > 0, JSON.stringify([...seen]));
+  });
+
+  it('refuses at once a VIP with no active backend', async () => {
+    const t0 = Date.now();
+    const r = await httpGet(cns(T.client), 'http://10.231.1.3/');
+    assert.equal(r.ok, false);
+    assert.match(r.out, /refused/);
+    assert.ok(Date.now() - t0 < 1000);
+  });
+
+  it('stops sending new connections to a backend once the view marks it inactive', async () => {
+    const t0 = Date.now();
+    dp1!.setView(view({ web1: true, web2: false }));
+    await dp1!.idle();
+    const applyMs = Date.now() - t0;
+    assert.ok(applyMs < 1000, `view applied in ${applyMs} ms`);
+    const seen = await spread(cns(T.client), 'http://10.231.1.2/', 8);
+    assert.deepEqual([...seen], [['web1', 8]]);
+    dp1!.setView(view({ web1: true, web2: true }));
+    await dp1!.idle();
+  });
+
+  it('routes a published port from any host address to replicas on both hosts (routing mesh)', async () => {
+    await dp2!.idle();
+    const fromOther = await spread(h2, 'http://192.168.251.1:8080/', 16);
+    assert.ok(fromOther.get('web1')! > 0 && fromOther.get('web2')! > 0, JSON.stringify([...fromOther]));
+    const local = await httpGet(h1, 'http://192.168.251.1:8080/');
+    assert.ok(local.ok, local.out);
+  });
+
+  it('publishes a host-mode port straight to the local task (gateway interface only)', async () => {
+    pids.set(T.web3, lab.web('web3'));
+    await dp1!.attach(task(T.web3, HOSTSVC, []), pids.get(T.web3)!);
+    assert.equal((await httpGet(h2, 'http://192.168.251.1:9090/')).out.trim(), 'web3');
+    assert.equal((await httpGet(h2, 'http://192.168.251.2:9090/')).ok, false); // no such task on h2
+  });
+
+  it('refuses to plumb an encrypted network with a message for the user', async () => {
+    const enc = { ...APP, id: 'netenc', vni: 5002, spec: { name: 'secret', driver: 'overlay', driverOpts: { encrypted: '' } } };
+    await assert.rejects(dp1!.attach(task('tencxxxxxxxxxxxxxxxxx', WEB, [[enc, '10.231.2.5/24']]), pids.get(T.client)!), {
+      message: 'encrypted overlay networks are not supported yet (network secret)',
+    });
+  });
+
+  it('a restarted data plane adopts sandboxes, containers and gateway addresses; containers keep their network meanwhile', async () => {
+    const gwBefore = await sh(['ip', '-n', cns(T.client), '-br', 'addr', 'show', 'eth1']);
+    await dp1!.close({ teardown: false });
+    assert.equal((await httpGet(cns(T.client), 'http://10.231.1.12/')).out.trim(), 'web2');
+    dp1 = await mk(N1, h1);
+    assert.equal((await httpGet(h2, 'http://192.168.251.1:9090/')).out.trim(), 'web3'); // the ports chain survived start-up
+    dp1.setView(view({ web1: true, web2: true }));
+    for (const [id, svc, nets] of [[T.web1, WEB, [[APP, '10.231.1.11/24'], [ING, '10.231.0.11/24']]], [T.client, 'svcclient', [[APP, '10.231.1.21/24']]], [T.web3, HOSTSVC, []]] as const) {
+      await dp1.attach(task(id, svc, nets as unknown as [typeof APP, string][]), pids.get(id)!);
+    }
+    await dp1.sweep(new Set([T.web1, T.client, T.web3]));
+    assert.equal(await sh(['ip', '-n', cns(T.client), '-br', 'addr', 'show', 'eth1']), gwBefore);
+    const seen = await spread(cns(T.client), 'http://10.231.1.2/', 12);
+    assert.ok(seen.get('web1')! > 0 && seen.get('web2')! > 0, JSON.stringify([...seen]));
+    assert.equal((await httpGet(h2, 'http://192.168.251.1:8080/')).ok, true);
+  });
+
+  it('sweep removes what no kept task needs', async () => {
+    await dp1!.sweep(new Set([T.web1, T.client]));
+    assert.ok(!listLabNetns().includes(cns(T.web3)));
+    assert.equal((await httpGet(h2, 'http://192.168.251.1:9090/')).ok, false);
+  });
+
+  it('removes the sandbox on the last detach and the ingress sandbox when no port is published', async () => {
+    await dp1!.detach(T.client);
+    assert.ok(!listLabNetns().includes(cns(T.client)));
+    await dp1!.sweep(new Set([T.web1]));
+    dp1!.setView(view({ web1: true, web2: true }, false));
+    await dp1!.detach(T.web1);
+    const left = listLabNetns().filter((n) => n.includes(N1.slice(0, 8)) || n === cns(T.web1));
+    assert.deepEqual(left, []);
+  });
+
+  it('close({teardown: true}) leaves no namespace, link or nft table behind', async () => {
+    await dp2!.sweep(new Set([T.web2]));
+    await dp2!.close({ teardown: true });
+    await dp1!.close({ teardown: true });
+    assert.deepEqual(listLabNetns().sort(), [h1, h2].sort());
+    for (const h of [h1, h2]) {
+      assert.deepEqual((await sh(['ip', '-n', h, '-br', 'link'])).split('\n').filter(Boolean).map((l) => l.split(/\s+/)[0]!.split('@')[0]).sort(), ['eth0', 'lo']);
+      assert.equal((await sh(inNs(h, ['nft', 'list', 'tables']))).trim(), '');
+    }
+  });
+});

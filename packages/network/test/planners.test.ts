@@ -1,0 +1,232 @@
+// The pure planners: names, addresses, MTU, peers, VIP and published-port rules.
+import * as assert from 'node:assert/strict';
+import { EndpointMode, NetworkView, PortProtocol, PublishMode } from '@tswarm/api';
+import {
+  GatewayAllocator, containerNsName, desiredPeers, diffPeers, dnatSpread, gatewayPlan, gatewayVethName, ingressVethName,
+  ipFromMac, macFromIp, overlayMtu, parseContainerNsName, parseKernelPeers, parseSandboxName, peerCommands, pickGatewaySubnet,
+  planContainerLb, planHostPortRules, planIngressRules, renderHostBase, renderIngressTable, renderLbDiff, renderLbFull,
+  sandboxName, sandboxVethName, underlayMtu, vxlanName, needsIngressMesh, type Peer,
+} from '../src/index.js';
+
+const A = 'nodeAAAA1111';
+const B = 'nodeBBBB2222';
+
+function baseView(over: Partial<NetworkView> = {}): NetworkView {
+  return NetworkView.fromPartial({
+    networks: [{ id: 'net1', vni: 4097, spec: { name: 'app' } }, { id: 'ing', vni: 4096, spec: { name: 'ingress', ingress: true } }],
+    nodes: [{ nodeId: A, addr: '192.168.1.1', ingressAddr: '10.0.0.2/24' }, { nodeId: B, addr: '192.168.1.2:2377', ingressAddr: '10.0.0.3/24' }],
+    endpoints: [
+      { networkId: 'net1', taskId: 't1', nodeId: A, serviceId: 's1', addr: '10.0.1.5/24', active: true },
+      { networkId: 'net1', taskId: 't2', nodeId: B, serviceId: 's1', addr: '10.0.1.6/24', active: true },
+      { networkId: 'net1', taskId: 't3', nodeId: B, serviceId: 's1', addr: '10.0.1.7/24', active: false },
+      { networkId: 'ing', taskId: 't2', nodeId: B, serviceId: 's1', addr: '10.0.0.6/24', active: true },
+    ],
+    services: [{ serviceId: 's1', name: 'web', mode: EndpointMode.ENDPOINT_MODE_VIP, virtualIps: [{ networkId: 'net1', addr: '10.0.1.2/24' }, { networkId: 'ing', addr: '10.0.0.4/24' }] }],
+    ...over,
+  });
+}
+
+describe('network names (pure)', () => {
+  it('embeds the node token in sandbox names and parses back only its own', () => {
+    assert.equal(sandboxName('tsw', 4097, A), 'tsw-ov4097-nodeAAAA');
+    assert.equal(parseSandboxName('tsw', A, 'tsw-ov4097-nodeAAAA'), 4097);
+    assert.equal(parseSandboxName('tsw', B, 'tsw-ov4097-nodeAAAA'), undefined);
+    assert.equal(parseSandboxName('tsw', A, 'tswx-ov4097-nodeAAAA'), undefined);
+  });
+
+  it('names container handles by task and keeps link names within IFNAMSIZ', () => {
+    const id = 'abcdefghijklmnopqrstuvwxy';
+    assert.equal(containerNsName('tsw', id), 'tsw-cabcdefghijkl');
+    assert.equal(parseContainerNsName('tsw', 'tsw-cabcdefghijkl'), 'abcdefghijkl');
+    assert.equal(parseContainerNsName('tsw', 'tsw-ov4096-x'), undefined);
+    for (const n of [sandboxVethName(id), gatewayVethName(id), ingressVethName(A), vxlanName(16777215)]) assert.ok(n.length <= 15, n);
+  });
+
+  it('derives Docker-style MACs from IPv4 (02:42 + address bytes) and back', () => {
+    assert.equal(macFromIp('10.0.1.5'), '02:42:0a:00:01:05');
+    assert.equal(macFromIp('172.20.255.254'), '02:42:ac:14:ff:fe');
+    assert.equal(ipFromMac('02:42:0A:00:01:05'), '10.0.1.5');
+    assert.equal(ipFromMac('52:54:00:00:00:01'), undefined);
+  });
+});
+
+describe('gateway subnet and allocator (pure)', () => {
+  it('picks the first 172.20-31/16 block that no route overlaps', () => {
+    assert.equal(pickGatewaySubnet(['default', '192.168.1.0/24']), '172.20.0.0/16');
+    assert.equal(pickGatewaySubnet(['172.20.5.0/24', '172.16.0.0/13']), '172.24.0.0/16');
+    assert.throws(() => pickGatewaySubnet(['172.16.0.0/12']), /no free gateway subnet/);
+  });
+
+  it('keeps .1 for the bridge and .2 for the ingress sandbox', () => {
+    assert.deepEqual(gatewayPlan('172.20.0.1/16'), { subnet: '172.20.0.0/16', prefix: 16, bridgeIp: '172.20.0.1', ingressIp: '172.20.0.2' });
+    const a = new GatewayAllocator('10.9.0.0/29');
+    assert.deepEqual([a.allocate(), a.allocate(), a.allocate(), a.allocate()], ['10.9.0.3', '10.9.0.4', '10.9.0.5', '10.9.0.6']);
+    assert.throws(() => a.allocate(), /is full/);
+  });
+
+  it('skips adopted addresses and does not hand a released address out again at once', () => {
+    const a = new GatewayAllocator('10.9.0.0/24');
+    assert.ok(a.reserve('10.9.0.3'));
+    assert.equal(a.reserve('10.9.0.1'), false);
+    assert.equal(a.allocate(), '10.9.0.4');
+    a.release('10.9.0.4');
+    assert.equal(a.allocate(), '10.9.0.5');
+  });
+});
+
+describe('overlay MTU rule (pure)', () => {
+  const links = [{ ifname: 'eth0', mtu: 9000, addrs: ['192.168.1.1'] }, { ifname: 'eth1', mtu: 1400, addrs: [] }];
+  it('is the MTU of the device holding the underlay address, minus 50 (RFC 7348 §5 overhead)', () => {
+    assert.equal(overlayMtu(underlayMtu(links, '192.168.1.1', 'eth1')), 8950);
+  });
+  it('falls back to the default route device, then 1500', () => {
+    assert.equal(underlayMtu(links, '10.1.1.1', 'eth1'), 1400);
+    assert.equal(underlayMtu(links, undefined, undefined), 1500);
+  });
+});
+
+describe('static VXLAN peers (pure, RFC 7348 §4: no learning, no flooding)', () => {
+  it('programs every remote endpoint of the network at its node underlay address, never local ones', () => {
+    const p = desiredPeers(baseView(), 'net1', A, false);
+    assert.deepEqual([...p.values()], [
+      { ip: '10.0.1.6', mac: '02:42:0a:00:01:06', dst: '192.168.1.2' },
+      { ip: '10.0.1.7', mac: '02:42:0a:00:01:07', dst: '192.168.1.2' },
+    ]);
+  });
+
+  it('adds the other nodes\' ingress addresses in the ingress sandbox', () => {
+    const p = desiredPeers(baseView(), 'ing', A, true);
+    assert.deepEqual([...p.keys()].sort(), ['10.0.0.3', '10.0.0.6']);
+  });
+
+  it('applies only the difference between views', () => {
+    const old = desiredPeers(baseView(), 'net1', A, false);
+    const v2 = baseView();
+    v2.endpoints = v2.endpoints.filter((e) => e.taskId !== 't3');
+    v2.endpoints.push({ networkId: 'net1', taskId: 't4', taskName: '', nodeId: B, serviceId: 's1', addr: '10.0.1.8/24', aliases: [], active: true });
+    const d = diffPeers(old, desiredPeers(v2, 'net1', A, false));
+    assert.deepEqual(d.put.map((x) => x.ip), ['10.0.1.8']);
+    assert.deepEqual(d.del.map((x) => x.ip), ['10.0.1.7']);
+    assert.deepEqual(peerCommands('vx4097', d), {
+      bridge: ['fdb del 02:42:0a:00:01:07 dev vx4097 self', 'fdb replace 02:42:0a:00:01:08 dev vx4097 dst 192.168.1.2 self permanent'],
+      ip: ['neigh del 10.0.1.7 dev vx4097', 'neigh replace 10.0.1.8 lladdr 02:42:0a:00:01:08 dev vx4097 nud permanent'],
+    });
+    assert.deepEqual(diffPeers(old, old), { put: [], del: [] });
+  });
+
+  it('reads kernel state back so that half-programmed peers are rewritten', () => {
+    const k = parseKernelPeers(
+      [{ mac: '02:42:0a:00:01:06', dst: '192.168.1.2' }, { mac: '02:42:0a:00:01:09', dst: '192.168.1.3' }, { mac: '00:00:00:00:00:00', dst: '1.1.1.1' }],
+      [{ dst: '10.0.1.6', lladdr: '02:42:0a:00:01:06' }, { dst: '10.0.1.7', lladdr: '02:42:0a:00:01:07' }],
+    );
+    const want = new Map<string, Peer>([
+      ['10.0.1.6', { ip: '10.0.1.6', mac: '02:42:0a:00:01:06', dst: '192.168.1.2' }],
+      ['10.0.1.7', { ip: '10.0.1.7', mac: '02:42:0a:00:01:07', dst: '192.168.1.2' }],
+      ['10.0.1.9', { ip: '10.0.1.9', mac: '02:42:0a:00:01:09', dst: '192.168.1.3' }],
+    ]);
+    const d = diffPeers(k, want);
+    assert.deepEqual(d.put.map((p) => p.ip), ['10.0.1.7', '10.0.1.9']);
+    assert.deepEqual(d.del, []);
+  });
+});
+
+describe('VIP load balancing in the client namespace (pure)', () => {
+  it('DNATs each visible VIP over the active endpoints only, and marks VIPs without one dead', () => {
+    const plan = planContainerLb(baseView(), new Set(['net1']));
+    assert.deepEqual([...plan], [['svc_s1', { vips: ['10.0.1.2'], rules: ['ip daddr 10.0.1.2 dnat to numgen random mod 2 map { 0 : 10.0.1.5, 1 : 10.0.1.6 }'], dead: [] }]]);
+    const v = baseView();
+    for (const e of v.endpoints) e.active = false;
+    assert.deepEqual([...planContainerLb(v, new Set(['net1', 'ing']))], [['svc_s1', { vips: [], rules: [], dead: ['10.0.1.2', '10.0.0.4'] }]]);
+  });
+
+  it('gives DNSRR services and networks the container is not on nothing', () => {
+    const v = baseView();
+    assert.equal(planContainerLb(v, new Set(['other'])).size, 0);
+    v.services[0]!.mode = EndpointMode.ENDPOINT_MODE_DNSRR;
+    assert.equal(planContainerLb(v, new Set(['net1'])).size, 0);
+  });
+
+  it('renders the whole table as one atomic replacement', () => {
+    const s = renderLbFull(planContainerLb(baseView(), new Set(['net1'])));
+    assert.match(s, /^table ip tswarm_lb \{\}\ndelete table ip tswarm_lb\ntable ip tswarm_lb \{/);
+    assert.match(s, /type nat hook output priority -100; policy accept;\n\s+ip daddr vmap @vips/);
+    assert.match(s, /ip daddr @dead meta l4proto tcp reject with tcp reset/);
+    assert.match(s, /add element ip tswarm_lb vips \{ 10\.0\.1\.2 : jump svc_s1 \}/);
+  });
+
+  it('rewrites only the changed service chain and moves a VIP to the dead set when its last backend goes', () => {
+    const v1 = baseView();
+    v1.services.push({ serviceId: 's2', name: 'db', mode: EndpointMode.ENDPOINT_MODE_VIP, virtualIps: [{ networkId: 'net1', addr: '10.0.1.3/24' }], ports: [] });
+    v1.endpoints.push({ networkId: 'net1', taskId: 't9', taskName: '', nodeId: B, serviceId: 's2', addr: '10.0.1.9/24', aliases: [], active: true });
+    const p1 = planContainerLb(v1, new Set(['net1']));
+    const v2 = structuredClone(v1);
+    v2.endpoints.find((e) => e.taskId === 't2')!.active = false;
+    assert.equal(renderLbDiff(p1, planContainerLb(v2, new Set(['net1']))), 'flush chain ip tswarm_lb svc_s1\nadd rule ip tswarm_lb svc_s1 ip daddr 10.0.1.2 dnat to 10.0.1.5\n');
+    const v3 = structuredClone(v1);
+    v3.endpoints.find((e) => e.taskId === 't9')!.active = false;
+    assert.equal(renderLbDiff(p1, planContainerLb(v3, new Set(['net1']))), [
+      'flush chain ip tswarm_lb svc_s2',
+      'delete element ip tswarm_lb vips { 10.0.1.3 }',
+      'add element ip tswarm_lb dead { 10.0.1.3 }',
+    ].join('\n') + '\n');
+    assert.equal(renderLbDiff(p1, p1), '');
+  });
+
+  it('adds and deletes whole service chains', () => {
+    const p1 = planContainerLb(baseView(), new Set(['net1']));
+    const d = renderLbDiff(new Map(), p1);
+    assert.match(d, /^add chain ip tswarm_lb svc_s1\nflush chain/);
+    assert.equal(renderLbDiff(p1, new Map()), 'delete element ip tswarm_lb vips { 10.0.1.2 }\ndelete chain ip tswarm_lb svc_s1\n');
+  });
+
+  it('spreads with numgen over N backends, plain DNAT for one, nothing for none', () => {
+    assert.equal(dnatSpread([]), undefined);
+    assert.equal(dnatSpread(['10.0.0.5'], 80), 'dnat to 10.0.0.5:80');
+    assert.equal(dnatSpread(['10.0.0.5', '10.0.0.6'], 80), 'dnat ip to numgen random mod 2 map { 0 : 10.0.0.5 . 80, 1 : 10.0.0.6 . 80 }');
+  });
+});
+
+describe('published ports (pure)', () => {
+  const ingressPort = { name: '', protocol: PortProtocol.PORT_PROTOCOL_TCP, targetPort: 80, publishedPort: 8080, publishMode: PublishMode.PUBLISH_MODE_INGRESS };
+  const hostPort = { name: '', protocol: PortProtocol.PORT_PROTOCOL_UDP, targetPort: 53, publishedPort: 5353, publishMode: PublishMode.PUBLISH_MODE_HOST };
+
+  it('needs the ingress sandbox only while an ingress-mode port is published', () => {
+    assert.equal(needsIngressMesh(baseView()), false);
+    const v = baseView();
+    v.services[0]!.ports = [ingressPort];
+    assert.equal(needsIngressMesh(v), true);
+  });
+
+  it('sends ingress ports to the ingress sandbox, host ports to the lowest local task of the service', () => {
+    const v = baseView();
+    v.services[0]!.ports = [ingressPort];
+    v.services.push({ serviceId: 's2', name: 'dns', mode: EndpointMode.ENDPOINT_MODE_DNSRR, virtualIps: [], ports: [hostPort] });
+    const local = [
+      { taskId: 'tb', serviceId: 's2', gatewayIp: '172.20.0.4', ports: [] },
+      { taskId: 'ta', serviceId: 's2', gatewayIp: '172.20.0.3', ports: [] },
+    ];
+    assert.deepEqual(planHostPortRules(v, local, '172.20.0.2'), ['tcp dport 8080 dnat to 172.20.0.2:8080', 'udp dport 5353 dnat to 172.20.0.3:53']);
+    assert.deepEqual(planHostPortRules(v, [], undefined), []);
+  });
+
+  it('uses a task\'s own ports when its service is not in the view yet', () => {
+    assert.deepEqual(planHostPortRules(baseView({ services: [] }), [{ taskId: 't', serviceId: 'sx', gatewayIp: '172.20.0.9', ports: [hostPort] }], undefined), ['udp dport 5353 dnat to 172.20.0.9:53']);
+  });
+
+  it('spreads the routing mesh over active endpoints on the ingress network, rewriting the port', () => {
+    const v = baseView();
+    v.services[0]!.ports = [ingressPort];
+    v.endpoints.push({ networkId: 'ing', taskId: 't1', taskName: '', nodeId: A, serviceId: 's1', addr: '10.0.0.5/24', aliases: [], active: true });
+    assert.deepEqual(planIngressRules(v, 'ing'), ['tcp dport 8080 dnat ip to numgen random mod 2 map { 0 : 10.0.0.5 . 80, 1 : 10.0.0.6 . 80 }']);
+    for (const e of v.endpoints) e.active = false;
+    assert.deepEqual(planIngressRules(v, 'ing'), []);
+    assert.match(renderIngressTable([]), /iifname "gw0" jump ports[\s\S]*oifname "br0" masquerade/);
+  });
+
+  it('keeps the node table to its own chains and masquerades the gateway subnet', () => {
+    const s = renderHostBase('172.20.0.0/16');
+    assert.match(s, /ip saddr 172\.20\.0\.0\/16 oifname != "tsw_gwbridge" masquerade/);
+    assert.match(s, /ip daddr != 127\.0\.0\.0\/8 fib daddr type local jump ports/);
+    assert.doesNotMatch(s, /flush chain ip tswarm ports|flush table/);
+  });
+});
