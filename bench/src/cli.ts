@@ -1,10 +1,12 @@
 import { convergeBench } from './converge.js';
+import { overlayBench } from './overlay.js';
 import { raftBench } from './raft.js';
 
 /** `npm run bench -- NAME`: each benchmark prints ratios against its peer, measured in the same run. */
 const BENCHES: Record<string, () => Promise<void>> = {
   raft: raftBench,
   converge: convergeBench,
+  overlay: overlayBench,
 };
 
 async function main(): Promise<void> {
