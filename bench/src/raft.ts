@@ -4,11 +4,17 @@ import { closedLoop, LoadResult, Put } from './load.js';
 import { TswarmCluster } from './tswarm-peer.js';
 
 /** Client counts per row, as the issue asks: one writer, a busy service, a crowd. */
-const CLIENT_ROWS = [1, 16, 256];
+const DEFAULT_CLIENT_ROWS = [1, 16, 256];
 const VALUE_BYTES = 256;
 /** Seconds per row; long enough for steady state, short enough to keep the run near a minute. */
 const ROW_SECONDS = Number(process.env['BENCH_ROW_SECONDS'] ?? 5);
-const WARMUP_SECONDS = 1;
+/**
+ * Warm-up before the rows, the same on both sides: a crowd, then one writer. tswarmd runs
+ * on V8, whose optimising compiler needs a few thousand calls of the write path before it
+ * settles; measured here, 1 s of warm-up left the first (1-client) row at 2-3x the member
+ * CPU per write of a warm member. A long-running manager is always warm; etcd (Go) needs none.
+ */
+const WARMUP: Array<{ clients: number; seconds: number }> = [{ clients: 256, seconds: 3 }, { clients: 1, seconds: 1 }];
 
 interface Side {
   name: string;
@@ -28,13 +34,30 @@ function peakRssMiB(pid: number): number {
   }
 }
 
-async function measure(side: Side): Promise<{ rows: LoadResult[]; rssMiB: number[] }> {
+/**
+ * `npm run bench -- raft [--clients 1,256] [--sides tswarm]`: a subset of rows or sides while
+ * iterating; the full run (all rows, both sides) is what the docs record.
+ */
+function parseArgs(argv: string[]): { rows: number[]; sides: Set<string> } {
+  const opt = (name: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const clients = opt('--clients');
+  const rows = clients ? clients.split(',').map(Number) : DEFAULT_CLIENT_ROWS;
+  if (rows.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--clients takes a comma-separated list of positive integers, got "${clients}"`);
+  const sides = new Set((opt('--sides') ?? 'etcd,tswarm').split(','));
+  for (const s of sides) if (s !== 'etcd' && s !== 'tswarm') throw new Error(`--sides takes etcd and/or tswarm, got "${s}"`);
+  return { rows, sides };
+}
+
+async function measure(side: Side, clientRows: number[]): Promise<{ rows: LoadResult[]; rssMiB: number[] }> {
   await side.start();
   try {
     const put = side.put();
-    await closedLoop(put, 16, WARMUP_SECONDS * 1000, VALUE_BYTES);
+    for (const w of WARMUP) await closedLoop(put, w.clients, w.seconds * 1000, VALUE_BYTES);
     const rows: LoadResult[] = [];
-    for (const c of CLIENT_ROWS) rows.push(await closedLoop(put, c, ROW_SECONDS * 1000, VALUE_BYTES));
+    for (const c of clientRows) rows.push(await closedLoop(put, c, ROW_SECONDS * 1000, VALUE_BYTES));
     return { rows, rssMiB: side.pids().map(peakRssMiB) };
   } finally {
     await side.stop();
@@ -43,22 +66,24 @@ async function measure(side: Side): Promise<{ rows: LoadResult[]; rssMiB: number
 
 const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
-export async function raftBench(): Promise<void> {
+export async function raftBench(argv: string[] = process.argv.slice(3)): Promise<void> {
+  const { rows: clientRows, sides } = parseArgs(argv);
   console.log(`raft benchmark: 3 members on 127.0.0.1, fsync on, ${VALUE_BYTES}-byte values, ${ROW_SECONDS}s per row, closed-loop clients`);
   console.log('peer: etcd 3.4 (Debian etcd-server), Node client etcd3 spreading over all 3 endpoints;');
   console.log('tswarm: 3 tswarmd managers (static raft group, --debug-api KV), gRPC client spreading over all 3;');
   console.log('each put is one store transaction = one Raft entry. Both sides run in turn on the same 2 cores.\n');
-  const etcd = await measure(new EtcdClusterSide());
-  const ours = await measure(new TswarmSide());
+  const none = { rows: clientRows.map((clients) => ({ clients, writes: 0, seconds: 0, writesPerSec: NaN, p50Ms: NaN, p99Ms: NaN, driverCpuCores: NaN })), rssMiB: [] };
+  const etcd = sides.has('etcd') ? await measure(new EtcdClusterSide(), clientRows) : none;
+  const ours = sides.has('tswarm') ? await measure(new TswarmSide(), clientRows) : none;
   console.log('clients | etcd writes/s  p50 ms  p99 ms | tswarm writes/s  p50 ms  p99 ms | throughput ratio  p99 ratio | driver CPU etcd/tswarm');
-  for (let i = 0; i < CLIENT_ROWS.length; i++) {
+  for (let i = 0; i < clientRows.length; i++) {
     const e = etcd.rows[i]!;
     const t = ours.rows[i]!;
-    console.log(`${String(e.clients).padStart(7)} | ${f(e.writesPerSec).padStart(13)} ${f(e.p50Ms, 2).padStart(7)} ${f(e.p99Ms, 2).padStart(7)} | ${f(t.writesPerSec).padStart(15)} ${f(t.p50Ms, 2).padStart(7)} ${f(t.p99Ms, 2).padStart(7)} | ${f(t.writesPerSec / e.writesPerSec, 2).padStart(15)}x ${f(t.p99Ms / e.p99Ms, 2).padStart(9)}x | ${f(e.driverCpuCores, 2)} / ${f(t.driverCpuCores, 2)} cores`);
+    console.log(`${String(t.clients).padStart(7)} | ${f(e.writesPerSec).padStart(13)} ${f(e.p50Ms, 2).padStart(7)} ${f(e.p99Ms, 2).padStart(7)} | ${f(t.writesPerSec).padStart(15)} ${f(t.p50Ms, 2).padStart(7)} ${f(t.p99Ms, 2).padStart(7)} | ${f(t.writesPerSec / e.writesPerSec, 2).padStart(15)}x ${f(t.p99Ms / e.p99Ms, 2).padStart(9)}x | ${f(e.driverCpuCores, 2)} / ${f(t.driverCpuCores, 2)} cores`);
   }
   console.log(`peak RSS per member MiB: etcd ${etcd.rssMiB.map((r) => f(r)).join('/')}, tswarmd ${ours.rssMiB.map((r) => f(r)).join('/')}`);
-  const last = CLIENT_ROWS.length - 1;
-  console.log(`raft 256-client throughput ratio tswarm/etcd: ${f(ours.rows[last]!.writesPerSec / etcd.rows[last]!.writesPerSec, 2)}x`);
+  const last = clientRows.length - 1;
+  console.log(`raft ${clientRows[last]}-client throughput ratio tswarm/etcd: ${f(ours.rows[last]!.writesPerSec / etcd.rows[last]!.writesPerSec, 2)}x`);
 }
 
 class EtcdClusterSide extends EtcdCluster implements Side {

@@ -9,6 +9,12 @@ import type { Put } from './load.js';
 const REPO = path.resolve(__dirname, '../../..');
 
 /**
+ * Extra Node flags for the members, e.g. BENCH_MEMBER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'
+ * to profile them (NODE_OPTIONS refuses --cpu-prof).
+ */
+const MEMBER_NODE_ARGS = (process.env['BENCH_MEMBER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+
+/**
  * Three tswarmd managers on loopback forming a static Raft group (test-only flags),
  * each serving the Debug KV API on TCP so the load reaches them like etcd's clients do.
  * The WAL fsyncs as in production.
@@ -28,6 +34,7 @@ export class TswarmCluster {
     ids.forEach((id, i) => {
       const log = openSync(path.join(this.dir, `${id}.log`), 'a');
       this.procs.push(spawn(process.execPath, [
+        ...MEMBER_NODE_ARGS,
         path.join(REPO, 'cmd/tswarmd/tswarmd.js'),
         '--data-dir', path.join(this.dir, id), '--host', `tcp://127.0.0.1:${this.basePort + i}`, '--node-name', id,
         '--raft-id', id, '--listen-addr', raftAddr(i), '--advertise-addr', raftAddr(i), '--raft-bootstrap', bootstrap,
@@ -36,15 +43,18 @@ export class TswarmCluster {
       closeSync(log);
       this.clients.push(new DebugClient(`127.0.0.1:${this.basePort + i}`, grpc.credentials.createInsecure()));
     });
+    // Every member must answer (the load round-robins over all three), not just the first.
     const deadline = Date.now() + 30_000;
-    const put = this.put();
-    for (;;) {
-      try {
-        await put('bench/ready', Buffer.from('1'));
-        return;
-      } catch (e) {
-        if (Date.now() > deadline) throw new Error(`tswarm managers did not become ready: ${(e as Error).message} (logs in ${this.dir})`);
-        await new Promise((r) => setTimeout(r, 200));
+    for (const [i, c] of this.clients.entries()) {
+      for (;;) {
+        try {
+          await new Promise<void>((resolve, reject) =>
+            c.put({ key: `bench/ready/${i}`, value: Buffer.from('1') }, new grpc.Metadata(), { deadline: Date.now() + 5_000 }, (err) => (err ? reject(err) : resolve())));
+          break;
+        } catch (e) {
+          if (Date.now() > deadline) throw new Error(`tswarm manager ${ids[i]} did not become ready: ${(e as Error).message} (logs in ${this.dir})`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
       }
     }
   }

@@ -128,8 +128,10 @@ export interface RaftStorage {
    * Appends hardState (if given) and entries. Entries are ascending and
    * contiguous; entries[0].index may be <= the last saved index, which
    * replaces the log from that index on (a new leader's conflicting suffix).
-   * Resolves once written; if mustSync, once durable — together with every
-   * earlier call (a sync covers all that precedes it).
+   * If mustSync, resolves once durable — together with every earlier call
+   * (a sync covers all that precedes it). If not, it may resolve before the
+   * bytes reach the file: the storage may hold them and write them in front
+   * of the next call (a crash loses them, as it may lose any unsynced write).
    * Empty entries, no hardState and !mustSync is a no-op.
    */
   save(hardState: HardState | undefined, entries: readonly Entry[], mustSync: boolean): Promise<void>;

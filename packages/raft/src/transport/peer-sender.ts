@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { RaftBatch, RaftClient } from '@tswarm/api';
+import { RaftBatch, RaftClient, RaftService } from '@tswarm/api';
 import type { Message, NodeId } from '../core/types.js';
 import { toWire } from './codec.js';
 
@@ -27,7 +27,7 @@ export interface PeerSenderEvents {
  */
 export class PeerSender {
   private readonly client: RaftClient;
-  private stream: grpc.ClientWritableStream<RaftBatch> | undefined;
+  private stream: grpc.ClientWritableStream<Buffer> | undefined;
   private queue: Message[] = [];
   private flushScheduled = false;
   private blockedUntilDrain = false;
@@ -77,7 +77,7 @@ export class PeerSender {
     }
     const batch: RaftBatch = { messages: this.queue.map(toWire) };
     this.queue = [];
-    if (!stream.write(batch)) {
+    if (!stream.write(encodeBatch(batch))) {
       this.blockedUntilDrain = true;
       stream.once('drain', () => {
         this.blockedUntilDrain = false;
@@ -86,10 +86,13 @@ export class PeerSender {
     }
   }
 
-  private openStream(): grpc.ClientWritableStream<RaftBatch> | undefined {
+  private openStream(): grpc.ClientWritableStream<Buffer> | undefined {
     if (this.stream) return this.stream;
     if (this.nowMs() - this.brokenAtMs < REDIAL_BACKOFF_MS) return undefined;
-    const stream = this.client.stream((err) => {
+    // The generated stub would serialize with Buffer.from(encode(batch)), a second copy of
+    // every batch; the call takes the encoded bytes as they are instead (see encodeBatch).
+    const { path, responseDeserialize } = RaftService.stream;
+    const stream = this.client.makeClientStreamRequest(path, passthrough, responseDeserialize, (err) => {
       if (this.stream === stream) this.stream = undefined;
       this.blockedUntilDrain = false;
       if (err && !this.closed) {
@@ -131,3 +134,11 @@ export class PeerSender {
     this.client.close();
   }
 }
+
+/** The wire bytes of a batch: the generated protobuf encoder's output, viewed as a Buffer without a copy. */
+function encodeBatch(batch: RaftBatch): Buffer {
+  const bytes = RaftBatch.encode(batch).finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+const passthrough = (b: Buffer): Buffer => b;

@@ -88,14 +88,34 @@ describe('disk raft storage: write and read back', () => {
     await storage.save(hs(1, 0), ents(1, 1, 1), true);
     assert.deepEqual([counts.dsyncWrites, counts.fdatasync], [1, 0]);
     await storage.save(hs(1, 1), [], false);
-    assert.deepEqual([counts.dsyncWrites, counts.plainWrites, counts.fdatasync], [1, 1, 0]);
-    // O_DSYNC covers only its own bytes; the unsynced bytes before need fdatasync.
+    assert.deepEqual([counts.dsyncWrites, counts.plainWrites, counts.fdatasync], [1, 0, 0], 'a commit-only save is held for the next write');
+    // ...which carries it in the same O_DSYNC write: one disk round trip.
     await storage.save(undefined, ents(2, 2, 1), true);
-    assert.deepEqual([counts.dsyncWrites, counts.plainWrites, counts.fdatasync], [1, 2, 1]);
+    assert.deepEqual([counts.dsyncWrites, counts.plainWrites, counts.fdatasync], [2, 0, 0]);
+    // O_DSYNC covers only its own bytes; unsynced bytes written before need fdatasync.
+    await storage.save(hs(1, 2), [], false);
+    await storage.releaseTo(0); // any other operation writes what is held first
+    assert.deepEqual([counts.dsyncWrites, counts.plainWrites, counts.fdatasync], [2, 1, 0]);
     await storage.save(undefined, ents(3, 3, 1), true);
-    assert.deepEqual([counts.dsyncWrites, counts.fdatasync], [2, 1]);
-    assert.equal(storage.stats().syncs, 3);
+    assert.deepEqual([counts.dsyncWrites, counts.plainWrites, counts.fdatasync], [2, 2, 1]);
+    await storage.save(undefined, ents(4, 4, 1), true);
+    assert.deepEqual([counts.dsyncWrites, counts.fdatasync], [3, 1]);
+    assert.equal(storage.stats().syncs, 4);
     await storage.close();
+    const { storage: s2, state } = await openDiskStorage(dir);
+    assert.deepEqual(state.hardState, hs(1, 2));
+    assert.deepEqual(state.entries.map((e) => e.index), [1, 2, 3, 4]);
+    await s2.close();
+  });
+
+  it('writes a held commit-only save on close', async () => {
+    const { storage } = await openDiskStorage(dir);
+    await storage.save(hs(1, 0), ents(1, 2, 1), true);
+    await storage.save(hs(1, 2), [], false);
+    await storage.close();
+    const { storage: s2, state } = await openDiskStorage(dir);
+    assert.deepEqual(state.hardState, hs(1, 2));
+    await s2.close();
   });
 
   it('groups saves queued behind a busy disk into one write and one sync (group commit)', async () => {
