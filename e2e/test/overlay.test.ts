@@ -33,7 +33,7 @@ describe('overlay: reachability, discovery, load balancing and the routing mesh'
     ids = await nodeIds(lab);
     await tswarmOk(lab, 'h1', 'network', 'create', '-d', 'overlay', 'app');
     await tswarmOk(lab, 'h1', 'service', 'create', '--name', 'web', '--network', 'app', '--replicas', '3',
-      '--publish', '8080:80', '--stop-grace-period', '1s', 'tswarm/busybox', ...WHOAMI_ARGS);
+      '--network-alias', 'www', '--publish', '8080:80', '--stop-grace-period', '1s', 'tswarm/busybox', ...WHOAMI_ARGS);
     await tswarmOk(lab, 'h1', 'service', 'create', '--name', 'client', '--mode', 'global', '--network', 'app',
       '--stop-signal', 'KILL', 'tswarm/busybox', 'sleep', '100000');
     for (const h of HOSTS) {
@@ -75,6 +75,7 @@ describe('overlay: reachability, discovery, load balancing and the routing mesh'
     const addrs = await webAddresses();
     for (const h of HOSTS) {
       assert.deepEqual(await resolveIn(client.get(h)!, 'web'), [vip], `web from ${h}`);
+      assert.deepEqual(await resolveIn(client.get(h)!, 'www'), [vip], `the alias www from ${h}`);
       assert.deepEqual(await resolveIn(client.get(h)!, 'tasks.web'), addrs, `tasks.web from ${h}`);
       const r = await dockerExec(client.get(h)!, ['nslookup', 'nosuchservice']);
       assert.notEqual(r.code, 0);
@@ -101,6 +102,34 @@ describe('overlay: reachability, discovery, load balancing and the routing mesh'
     }
   });
 
+  it('lets containers reach outside the overlay through the gateway bridge with NAT', async function () {
+    for (const h of HOSTS) {
+      const other = HOSTS.find((x) => x !== h)!;
+      const ping = await dockerExec(client.get(h)!, ['ping', '-c', '1', '-W', '2', lab.host(other).address]);
+      assert.equal(ping.code, 0, `ping ${other}'s underlay address from a container on ${h}: ${ping.stdout}${ping.stderr}`);
+    }
+  });
+
+  it('host-mode ports answer only where a task runs; a dynamic port comes from 30000-32767; a taken port is refused', async function () {
+    await tswarmOk(lab, 'h1', 'service', 'create', '--name', 'hostweb', '--publish', 'mode=host,published=9090,target=80',
+      '--constraint', 'node.hostname==h2', '--stop-grace-period', '1s', 'tswarm/busybox', ...WHOAMI_ARGS);
+    const onH2 = await httpGetFromHost(lab, 'h1', `http://${lab.host('h2').address}:9090/`);
+    assert.equal(onH2.code, 0, `host-mode port on h2: ${onH2.stderr}`);
+    const onH3 = await httpGetFromHost(lab, 'h1', `http://${lab.host('h3').address}:9090/`);
+    assert.notEqual(onH3.code, 0, 'no task on h3: nothing answers 9090 there');
+
+    await tswarmOk(lab, 'h1', 'service', 'create', '--name', 'dyn', '--publish', '80', '--stop-grace-period', '1s', 'tswarm/busybox', ...WHOAMI_ARGS);
+    const [dyn] = JSON.parse(await tswarmOk(lab, 'h1', 'service', 'inspect', 'dyn'));
+    const port = Number(dyn.endpoint.ports[0].publishedPort);
+    assert.ok(port >= 30000 && port <= 32767, `dynamic port ${port}`);
+    const r = await httpGetFromHost(lab, 'h2', `http://${lab.host('h3').address}:${port}/`);
+    assert.equal(r.code, 0, `dynamic port ${port} through the mesh: ${r.stderr}`);
+
+    const taken = await lab.tswarm('h1', 'service', 'create', '--name', 'clash', '--publish', '8080:80', 'tswarm/busybox', 'sleep', '1000');
+    assert.deepEqual([taken.code, taken.stderr], [1, 'Error: port 8080 is already in use by service "web"; publish on another port or remove that service first\n']);
+    await tswarmOk(lab, 'h1', 'service', 'rm', 'hostweb', 'dyn');
+  });
+
   it('scale down and up: DNS and load balancing follow within 1 s on every host', async function () {
     await tswarmOk(lab, 'h1', 'service', 'scale', '--detach', 'web=1');
     const t0 = Date.now();
@@ -119,7 +148,10 @@ describe('overlay: reachability, discovery, load balancing and the routing mesh'
     for (const h of HOSTS) {
       await until(`tasks.web back to 3 on ${h}`, 5_000, async () => {
         const got = await resolveIn(client.get(h)!, 'tasks.web');
-        if (got.length !== 3) throw new Error(`tasks.web is ${JSON.stringify(got)}; running: ${JSON.stringify(await webAddresses())}`);
+        if (got.length !== 3) {
+          const raw = await dockerExec(client.get(h)!, ['nslookup', 'tasks.web']);
+          throw new Error(`tasks.web is ${JSON.stringify(got)} (nslookup exit ${raw.code}: ${(raw.stdout + raw.stderr).replace(/\s+/g, ' ')}); running: ${JSON.stringify(await webAddresses())}`);
+        }
         return true;
       });
     }

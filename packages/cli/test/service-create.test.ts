@@ -127,6 +127,13 @@ describe('tswarm service create', () => {
     });
   }
 
+  it('--network-alias names the service on every --network, and needs one', async () => {
+    const spec = await created('--network', 'app', '--network', 'name=back,alias=db', '--network-alias', 'www', 'nginx');
+    assert.deepEqual(spec.task!.networks.map((n) => [n.target, n.aliases]), [['app', ['www']], ['back', ['db', 'www']]]);
+    const bad = await fake.tswarm(['service', 'create', '-d', '--network-alias', 'www', 'nginx']);
+    assert.deepEqual([bad.code, bad.err.split('\n')[0]], [125, "--network-alias needs a --network to apply to. See 'tswarm service create --help'."]);
+  });
+
   it('passes the manager\'s refusal through as one "Error:" line, exit 1', async () => {
     fake.handlers['createService'] = () => {
       throw new Error('network "app" not found; create it with \'tswarm network create -d overlay app\'');

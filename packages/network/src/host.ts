@@ -4,7 +4,7 @@ import type { Logger } from '@tswarm/api';
 import { gatewayPlan, pickGatewaySubnet, type GatewayPlan } from './gateway.js';
 import { cidrContains, formatBlock, parseCidr } from './ipv4.js';
 import type { Kernel } from './kernel.js';
-import { GATEWAY_BRIDGE, HOST_TABLE, ingressVethName, parseContainerNsName } from './names.js';
+import { GATEWAY_BRIDGE, HOST_TABLE, ingressVethName, macFromIp, parseContainerNsName } from './names.js';
 import { renderHostBase } from './host-table.js';
 
 /**
@@ -20,11 +20,12 @@ export async function setupGateway(k: Kernel, requested: string | undefined, log
     if (requested && formatBlock(parseCidr(requested)) !== plan.subnet) {
       log.warn('gateway bridge exists with another subnet; keeping it for the running containers', { existing: plan.subnet, requested });
     }
-    await k.ipBatch(undefined, [`link set ${GATEWAY_BRIDGE} up`]);
+    await k.ipBatch(undefined, [...fixMac(br.mac, plan.bridgeIp), `link set ${GATEWAY_BRIDGE} up`]);
   } else {
     plan = gatewayPlan(requested ?? pickGatewaySubnet((await k.routes(undefined)).map((r) => r.dst)));
     await k.ipBatch(undefined, [
       ...(br ? [] : [`link add ${GATEWAY_BRIDGE} type bridge`]),
+      ...fixMac(br?.mac ?? '', plan.bridgeIp),
       `addr add ${plan.bridgeIp}/${plan.prefix} dev ${GATEWAY_BRIDGE}`,
       `link set ${GATEWAY_BRIDGE} up`,
     ]);
@@ -34,6 +35,18 @@ export async function setupGateway(k: Kernel, requested: string | undefined, log
   await k.sysctl(undefined, 'net.ipv4.ip_forward', '1');
   await k.nft(undefined, renderHostBase(plan.subnet));
   return plan;
+}
+
+/**
+ * A bridge without an address of its own takes the lowest MAC among its ports, so it would
+ * change whenever a container's veth comes or goes — and every container's ARP entry for
+ * its default gateway (and nameserver) would point at a MAC that no longer answers until it
+ * expires. Measured here: DNS from a container timed out for seconds after a neighbouring
+ * container was removed. The bridge gets a fixed MAC derived from its IP, as Docker's do.
+ */
+function fixMac(current: string, bridgeIp: string): string[] {
+  const mac = macFromIp(bridgeIp);
+  return current === mac ? [] : [`link set ${GATEWAY_BRIDGE} address ${mac}`];
 }
 
 /** Removes the bridge, the ingress veth and table `ip tswarm`. Never throws. */

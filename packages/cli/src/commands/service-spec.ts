@@ -46,6 +46,10 @@ export function createSpec(image: string, args: string[], f: ServiceFlags, given
   if (f.mode === 'global' && given('replicas')) throw usageError('--replicas can only be used with replicated mode');
   const ports = f.publish.flat();
   checkDuplicatePorts(ports);
+  // `docker run --network-alias` names the container on its networks; here the aliases join
+  // every attachment, as `--network name=N,alias=A` would for each.
+  if (f.networkAlias.length > 0 && f.network.length === 0) throw usageError('--network-alias needs a --network to apply to');
+  const networks = f.network.map((n) => ({ ...n, aliases: [...n.aliases, ...f.networkAlias.filter((a) => !n.aliases.includes(a))] }));
   const spec: ServiceSpec = {
     name: f.name ?? '',
     labels: Object.fromEntries(f.label),
@@ -60,7 +64,7 @@ export function createSpec(image: string, args: string[], f: ServiceFlags, given
         maxAttempts: f.restartMaxAttempts ?? 0, windowMs: f.restartWindow ?? 0,
       },
       placement: { constraints: f.constraint },
-      networks: f.network,
+      networks,
       forceUpdate: 0,
     },
     // Docker leaves --replicas unset to mean 1; our wire has no "unset", so say 1.

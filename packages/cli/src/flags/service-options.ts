@@ -70,6 +70,7 @@ export interface ServiceFlags {
   containerLabel: Array<[string, string]>;
   constraint: string[];
   network: NetworkAttachmentConfig[];
+  networkAlias: string[];
   publish: PortConfig[][];
   // update only
   image?: string;
@@ -164,6 +165,7 @@ export function addCreateFlags(cmd: Command): Command {
     .addOption(opt('--mode <string>', 'Service mode ("replicated", "global")', oneOf(MODES)).default('replicated'))
     .addOption(opt('--name <string>', 'Service name', parseNonEmpty))
     .addOption(list('--network <network>', 'Network attachments', parseNetwork))
+    .addOption(list('--network-alias <list>', 'Add network-scoped aliases for the service (on every --network)', parseNonEmpty))
     .addOption(list('-p, --publish <port>', 'Publish a port as a node port', parsePublish));
   addCommonFlags(cmd);
   return cmd;
