@@ -1,21 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import Docker from 'dockerode';
-import { DispatcherService, LogMessage, Logger, NodeDescription, ServiceLogsRequest } from '@tswarm/api';
+import { DispatcherService, Logger, ManagerLogsClient, ManagerLogsService, NodeDescription } from '@tswarm/api';
 import { Agent } from '@tswarm/agent';
 import * as grpc from '@grpc/grpc-js';
-import { requireRole, StatusError } from '@tswarm/ca';
+import { NODE_CHANNEL_OPTIONS, requireRole, StatusError } from '@tswarm/ca';
 import { NodeNetworking } from './node-networking.js';
 import { DockerExecutor } from '@tswarm/executor-docker';
 import {
-  controlApi, ControlApiDeps, ControlApiHandlers, controlRpcs, ControlRpcs, Dispatcher, Manager, newObjectId, nodesTable, OrchestrationLoop, RoleReconciler,
-  systemTimers,
+  controlApi, ControlApiDeps, ControlApiHandlers, controlApiStatus, controlRpcs, Dispatcher, Manager, newObjectId, NO_LEADER_MESSAGE, nodesTable,
+  OrchestrationLoop, RoleReconciler, serviceLogsHandlers, systemTimers,
 } from '@tswarm/manager';
 import type { AgentStarter, ManagerWiring } from './swarm-node.js';
 
 /**
  * Builds a started Manager's services: the control API (for the local socket), the
- * dispatcher (cluster port, leader only), the orchestration loop and the role
- * reconciler that carries out promote/demote (both leader only).
+ * dispatcher (cluster port, leader only), `service logs` (any manager; followers forward
+ * to the leader over the cluster port), the orchestration loop and the role reconciler
+ * that carries out promote/demote (both leader only).
  * `onControl` receives the control API once the manager listens.
  */
 export function managerWiring(logger: Logger, onControl: (c: ControlApiHandlers | undefined) => void): ManagerWiring {
@@ -56,6 +57,19 @@ export function managerWiring(logger: Logger, onControl: (c: ControlApiHandlers 
       leaderAddr: () => node.leaderAddress().address,
     });
     m.addService(DispatcherService, dispatcher.service());
+    const rpcs = controlRpcs(controlDeps);
+    const logs = serviceLogsHandlers({
+      resolveService: (ref) => rpcs.getService({ serviceId: ref }).then((r) => r.service!.id, (e) => Promise.reject(controlApiStatus(e))),
+      logs: dispatcher,
+      selfAddr: m.o.advertiseAddr,
+      leader: () => node.leaderAddress(),
+      onLeaderChange: (listener) => node.onLeaderChange((leader) => listener(leader)),
+      // Only the manager Raft names as leader may answer: a demoted or impostor node cannot.
+      dialLeader: (addr, nodeId) => new ManagerLogsClient(addr, m.o.credentials.client({ expectRole: 'manager', expectNodeId: nodeId }), NODE_CHANNEL_OPTIONS),
+      authorize: (call) => requireRole(call, ['manager'], { clusterId: m.o.clusterId }),
+      logger: logger.child('logs'),
+    });
+    m.addService(ManagerLogsService, logs.cluster);
     const orchestration = new OrchestrationLoop({ store, nowMs: Date.now, newId: newObjectId, logger: logger.child('orchestrator') });
     const roles = new RoleReconciler({
       store,
@@ -69,7 +83,7 @@ export function managerWiring(logger: Logger, onControl: (c: ControlApiHandlers 
       logger: logger.child('roles'),
     });
     await m.listen([dispatcher, orchestration, roles]);
-    onControl({ ...control, serviceLogs: serviceLogs(controlRpcs(controlDeps), dispatcher, () => node.leaderAddress().address) });
+    onControl({ ...requireLeader(control, () => node.status().leader !== ''), serviceLogs: logs.local });
   };
 }
 
@@ -113,26 +127,14 @@ export async function describeNode(docker: Docker, nodeName: string): Promise<No
 }
 
 /**
- * `service logs`: the leader's dispatcher asks the agents running the service's tasks for
- * their containers' logs and streams what they publish. Other managers point at the leader.
+ * Cluster calls need a leader, as in Docker (swarmkit proxies them to it): without one this
+ * manager's store may be stale and writes cannot commit, so every call answers at once with
+ * what is wrong instead of old data or a proposal timeout. `service logs` checks for itself.
  */
-function serviceLogs(rpcs: ControlRpcs, dispatcher: Dispatcher, leaderAddr: () => string | undefined) {
-  return (call: grpc.ServerWritableStream<ServiceLogsRequest, LogMessage>): void => {
-    void (async () => {
-      const { service } = await rpcs.getService({ serviceId: call.request.serviceId });
-      if (!dispatcher.running) {
-        const leader = leaderAddr();
-        throw new StatusError(grpc.status.FAILED_PRECONDITION, `logs are collected by the leader manager${leader ? ` (${leader.split(':')[0]})` : ''}; run this command on it`);
-      }
-      const stream = dispatcher.subscribeLogs({ serviceId: service!.id, follow: call.request.follow, tail: Number(call.request.tail) });
-      call.on('cancelled', () => stream.close());
-      for await (const msg of stream) {
-        if (call.cancelled) break;
-        call.write(msg);
-      }
-      call.end();
-    })().catch((e: { code?: number; details?: string; message: string }) => {
-      call.destroy(Object.assign(new Error(e.details ?? e.message), { code: e.code ?? grpc.status.UNAVAILABLE, details: e.details ?? e.message }));
-    });
-  };
+function requireLeader(control: ControlApiHandlers, hasLeader: () => boolean): ControlApiHandlers {
+  const gated = Object.entries(control).map(([name, handler]) => [name, (call: unknown, cb: grpc.sendUnaryData<unknown>) => {
+    if (hasLeader()) return (handler as (c: unknown, cb: unknown) => void)(call, cb);
+    cb({ code: grpc.status.FAILED_PRECONDITION, details: NO_LEADER_MESSAGE } as grpc.ServiceError);
+  }]);
+  return Object.fromEntries(gated) as unknown as ControlApiHandlers;
 }

@@ -8,7 +8,9 @@ import {
   bootstrapCredentials, createNodeKeyAndCSR, createRootCA, issueNodeCert, joinCredentials,
   NODE_CHANNEL_OPTIONS, NodeCredentials, NodeKeyStore, parseJoinToken, pinRootCA, TlsIdentity,
 } from '@tswarm/ca';
-import { allocateNetwork, createCluster, DEFAULT_ADDR_POOL, DEFAULT_SUBNET_SIZE, Manager, newObjectId } from '@tswarm/manager';
+import {
+  allocateNetwork, clusterTable, createCluster, DEFAULT_ADDR_POOL, DEFAULT_SUBNET_SIZE, demoteRemovedManagers, Manager, newObjectId,
+} from '@tswarm/manager';
 import { CertRenewer } from './cert-renewer.js';
 import { SwarmError, unary, waitFor, withPort } from './node-rpc.js';
 import { LeaderView, leaderView, nextRoleStep } from './role-plan.js';
@@ -112,8 +114,8 @@ export class SwarmNode {
 
   async init(req: InitRequest): Promise<InitResponse> {
     return this.exclusive(async () => {
+      if (req.forceNewCluster) return this.forceNewCluster();
       this.refuseIfMember();
-      if (req.forceNewCluster) throw new SwarmError(grpc.status.UNIMPLEMENTED, '--force-new-cluster is not supported yet: restore the managers\' data directories instead');
       if (req.dispatcherHeartbeatMs && (req.dispatcherHeartbeatMs < 100 || req.dispatcherHeartbeatMs > 3_600_000)) {
         throw new SwarmError(grpc.status.INVALID_ARGUMENT, `invalid --dispatcher-heartbeat ${req.dispatcherHeartbeatMs} ms: use between 100ms and 1h`);
       }
@@ -146,6 +148,45 @@ export class SwarmNode {
       this.d.logger.info('swarm initialized', { cluster: clusterId, node: nodeId, advertise: advertiseAddr });
       return { nodeId, clusterId, workerJoinToken: cluster.joinTokens!.worker, managerJoinToken: cluster.joinTokens!.manager, advertiseAddr };
     });
+  }
+
+  /**
+   * `swarm init --force-new-cluster` on a manager of a swarm that lost quorum: restarts this
+   * node's manager from its own Raft data as the only member (raft-group.ts), keeping the
+   * whole store, then records the removed managers as workers. The agent keeps running; its
+   * session finds this manager, now the leader. Writes only the lost managers held are lost.
+   */
+  private async forceNewCluster(): Promise<InitResponse> {
+    const state = this.state;
+    if (!state) {
+      throw new SwarmError(grpc.status.FAILED_PRECONDITION,
+        'This node is not part of a swarm; --force-new-cluster restarts a manager of an existing swarm from its own data (to create a new swarm, run "tswarm swarm init" without it)');
+    }
+    const old = this.manager;
+    if (state.role !== 'manager' || !old) {
+      throw new SwarmError(grpc.status.FAILED_PRECONDITION, 'This node is not a swarm manager; run "tswarm swarm init --force-new-cluster" on a manager of the swarm that lost its quorum');
+    }
+    await this.roleChain; // no promotion or demotion step may run while the manager restarts
+    this.d.logger.warn('forcing a new cluster: restarting this manager as the only raft member');
+    this.manager = undefined;
+    await old.stop();
+    let manager: Manager;
+    try {
+      manager = await this.startManager(state, false, undefined, true);
+    } catch (e) {
+      // Nothing was changed if the forced start failed before writing: come back as we were.
+      this.d.logger.error('forcing a new cluster failed; restarting the manager as it was', { error: (e as Error).message });
+      await this.startManager(state, false, undefined).catch((e2: Error) => this.d.logger.error('restarting the manager failed', { error: e2.message }));
+      throw new SwarmError(grpc.status.FAILED_PRECONDITION, `could not force a new cluster: ${(e as Error).message}`);
+    }
+    await waitFor(() => manager.isLeader(), SELF_ELECTION_TIMEOUT_MS, 'the forced new cluster did not elect this manager in time; check the daemon log');
+    await demoteRemovedManagers(manager.group.store, manager.group.removedByForce, Date.now());
+    const cluster = manager.group.store.view((tx) => tx.get(clusterTable, state.clusterId)?.object);
+    this.d.logger.info('forced a new cluster', { cluster: state.clusterId, removed: manager.group.removedByForce.join(',') || 'none' });
+    return {
+      nodeId: state.nodeId, clusterId: state.clusterId, advertiseAddr: state.advertiseAddr,
+      workerJoinToken: cluster?.joinTokens?.worker ?? '', managerJoinToken: cluster?.joinTokens?.manager ?? '',
+    };
   }
 
   async join(req: JoinRequest): Promise<JoinResponse> {
@@ -302,13 +343,18 @@ export class SwarmNode {
     }
   }
 
-  private async startManager(state: SwarmState, bootstrap: boolean, joinVia: string | undefined): Promise<Manager> {
+  private async startManager(state: SwarmState, bootstrap: boolean, joinVia: string | undefined, forceNewCluster = false): Promise<Manager> {
     const manager = await Manager.start({
       nodeId: state.nodeId, clusterId: state.clusterId, dataDir: `${this.d.dataDir}/manager`,
-      listenAddr: state.listenAddr, advertiseAddr: state.advertiseAddr, credentials: this.credentials!, bootstrap, tickMs: this.d.tickMs,
+      listenAddr: state.listenAddr, advertiseAddr: state.advertiseAddr, credentials: this.credentials!, bootstrap, forceNewCluster, tickMs: this.d.tickMs,
       logger: this.d.logger.child('manager'),
     });
-    await this.d.wireManager(manager);
+    try {
+      await this.d.wireManager(manager);
+    } catch (e) {
+      await manager.stop().catch(() => undefined);
+      throw e;
+    }
     this.manager = manager;
     if (joinVia) await this.joinRaft(manager, joinVia, state.advertiseAddr);
     return manager;

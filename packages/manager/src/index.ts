@@ -16,3 +16,6 @@ export type { RoleReconcilerDeps } from './role-reconciler.js';
 export { planRoleChanges, recordManager, recordWorker } from './node-roles.js';
 export type { RoleChange, RoleMember } from './node-roles.js';
 export * from './allocator/index.js';
+export { serviceLogsHandlers, leaderChangedMessage, NO_LEADER_MESSAGE } from './service-logs.js';
+export type { LogSource, ServiceLogsDeps, ServiceLogsHandlers } from './service-logs.js';
+export { demoteRemovedManagers } from './force-new-cluster.js';

@@ -25,6 +25,8 @@ export interface ManagerOptions {
   bootstrap: boolean;
   /** A joining manager: cluster-port addresses to dial until the log names the members. */
   peers?: Record<string, string>;
+  /** Restart from this manager's own Raft data as the group's only member (quorum lost for good). */
+  forceNewCluster?: boolean;
   tickMs?: number;
   electionTicks?: number;
   logger: Logger;
@@ -66,6 +68,7 @@ export class Manager {
       dataDir: o.dataDir,
       bootstrap: o.bootstrap ? { [o.nodeId]: o.advertiseAddr } : undefined,
       peers: o.peers,
+      forceNewCluster: o.forceNewCluster,
       tables: CLUSTER_TABLES,
       tickMs: o.tickMs,
       electionTicks: o.electionTicks,

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Logger, RaftService } from '@tswarm/api';
-import { DEFAULT_KEEP_ENTRIES, GrpcTransport, NodeId, openDiskStorage, RaftNode } from '@tswarm/raft';
+import { DEFAULT_KEEP_ENTRIES, forceNewCluster, GrpcTransport, NodeId, openDiskStorage, RaftNode, RaftStorage } from '@tswarm/raft';
 import { AnyTable, Store } from '@tswarm/store';
 
 export interface RaftGroupOptions {
@@ -16,6 +16,12 @@ export interface RaftGroupOptions {
   bootstrap?: Record<NodeId, string>;
   /** Addresses to dial before the log says who the members are (a joining manager). */
   peers?: Record<NodeId, string>;
+  /**
+   * Restart as the only member of the group, from this member's own log (a group that lost
+   * quorum for good): every other member is removed by committed configuration changes
+   * appended before the node starts. Needs existing state in dataDir.
+   */
+  forceNewCluster?: boolean;
   tables: readonly AnyTable[];
   tickMs?: number;
   electionTicks?: number;
@@ -43,11 +49,28 @@ export class RaftGroup {
     readonly node: RaftNode,
     readonly store: Store,
     private readonly ownServer: grpc.Server | undefined,
+    private readonly storage: RaftStorage,
+    /** The members a forced new cluster removed at this start (empty otherwise). */
+    readonly removedByForce: readonly NodeId[],
   ) {}
 
   static async start(o: RaftGroupOptions): Promise<RaftGroup> {
-    const { storage, state: recovered } = await openDiskStorage(path.join(o.dataDir, 'raft'));
-    for (const w of recovered.warnings) o.logger.warn(`raft storage: ${w}`);
+    const { storage, state } = await openDiskStorage(path.join(o.dataDir, 'raft'));
+    for (const w of state.warnings) o.logger.warn(`raft storage: ${w}`);
+    let recovered: Pick<typeof state, 'hardState' | 'snapshot' | 'entries'> = state;
+    let removedByForce: NodeId[] = [];
+    if (o.forceNewCluster) {
+      try {
+        const forced = forceNewCluster(o.id, state);
+        await storage.save(forced.hardState, forced.entries, true);
+        recovered = forced.recovered;
+        removedByForce = forced.removed;
+        o.logger.warn('forcing a new cluster: this manager restarts as the only raft member', { removed: forced.removed.join(',') || 'none' });
+      } catch (e) {
+        await storage.close();
+        throw e;
+      }
+    }
     let transport: GrpcTransport | undefined;
     const proposer = {
       propose: (data: Uint8Array) => node.propose(data),
@@ -90,13 +113,16 @@ export class RaftGroup {
       await bindServer(ownServer, o.listenAddr, o.serverCredentials ?? grpc.ServerCredentials.createInsecure());
     }
     o.logger.info('raft member started', { id: o.id, advertise: o.advertiseAddr });
-    return new RaftGroup(node, store, ownServer);
+    return new RaftGroup(node, store, ownServer, storage, removedByForce);
   }
 
   async stop(): Promise<void> {
     this.node.stop();
     this.store.close();
     if (this.ownServer) await new Promise<void>((resolve) => this.ownServer!.tryShutdown(() => resolve()));
+    // The node loop only starts closing its storage; wait until it is closed (queued writes
+    // done, files released), so the same directory can be opened again at once.
+    await this.storage.close().catch(() => undefined);
   }
 }
 

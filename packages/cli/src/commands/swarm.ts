@@ -53,9 +53,18 @@ export function initCommand(ctx: Ctx): Command {
     .option('--data-path-port <uint32>', 'Port number to use for data path traffic (1024 - 49151). If no value is set or is set to 0, the default port (4789) is used.', flagParser('--data-path-port', parseDataPathPort))
     .option('--default-addr-pool <ipNetSlice>', 'default address pool in CIDR format', repeatable('--default-addr-pool', parseCidr), [])
     .addOption(new Option('--default-addr-pool-mask-length <uint32>', 'default address pool subnet mask length').argParser(flagParser('--default-addr-pool-mask-length', parseMaskLength)).default(24))
-    .option('--force-new-cluster', 'Force create a new cluster from current state')
+    .option('--force-new-cluster', 'Force create a new cluster from current state: on a manager of a swarm that lost its quorum, restart it as the only manager with every service, node and network kept (writes that only the lost managers had are lost)')
     .addOption(new Option('--listen-addr <node-addr>', 'Listen address (format: "<ip|interface>[:port]")').argParser(flagParser('--listen-addr', parseNodeAddr)).default('0.0.0.0:2377'))
-    .action(async (o: { advertiseAddr?: string; dataPathPort?: number; defaultAddrPool: string[]; defaultAddrPoolMaskLength: number; forceNewCluster?: boolean; listenAddr: string; dispatcherHeartbeat: number }) => {
+    .action(async (o: { advertiseAddr?: string; dataPathPort?: number; defaultAddrPool: string[]; defaultAddrPoolMaskLength: number; forceNewCluster?: boolean; listenAddr: string; dispatcherHeartbeat: number }, cmd: Command) => {
+      if (o.forceNewCluster) {
+        // A forced new cluster restarts this manager from its own data: addresses and the
+        // swarm's settings come from there, so a flag that would change them is refused.
+        const given = FORCE_NEW_CLUSTER_CONFLICTS.filter((k) => cmd.getOptionValueSource(k) === 'cli');
+        if (given.length > 0) {
+          const flag = `--${given[0]!.replace(/[A-Z]/g, (ch) => `-${ch.toLowerCase()}`)}`;
+          throw usageError(`--force-new-cluster keeps this manager's addresses and the swarm's settings; it cannot be combined with ${flag}`);
+        }
+      }
       const c = ctx();
       const clients = c.clients();
       const res = await call(clients, clients.control.init, clients.control, {
@@ -68,6 +77,9 @@ export function initCommand(ctx: Ctx): Command {
       c.out("To add a manager to this swarm, run 'tswarm swarm join-token manager' and follow the instructions.\n");
     });
 }
+
+/** init flags that set what a forced new cluster takes from the manager's own data. */
+const FORCE_NEW_CLUSTER_CONFLICTS = ['advertiseAddr', 'listenAddr', 'dataPathPort', 'defaultAddrPool', 'defaultAddrPoolMaskLength', 'dispatcherHeartbeat'];
 
 function joinInstructions(role: 'worker' | 'manager', token: string, addr: string): string {
   return `To add a ${role} to this swarm, run the following command:\n\n    tswarm swarm join --token ${token} ${addr}\n\n`;

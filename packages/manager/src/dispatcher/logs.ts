@@ -46,7 +46,8 @@ class Subscription implements LogStream {
   /** Nodes asked to send; a node leaves the set when it sends close. */
   readonly waitingOn: Set<string>;
   private buf: LogMessage[] = [];
-  private waiter: ((r: IteratorResult<LogMessage>) => void) | undefined;
+  /** A reader waiting in next(): settled by the next line, the end, or the error that ends it. */
+  private waiter: { resolve(r: IteratorResult<LogMessage>): void; reject(e: Error): void } | undefined;
   private failure: Error | undefined;
   ended = false;
 
@@ -63,7 +64,7 @@ class Subscription implements LogStream {
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;
-      w({ value: m, done: false });
+      w.resolve({ value: m, done: false });
     } else if (this.buf.length >= LOG_BUFFER_MESSAGES) {
       this.end(new StatusError(grpc.status.RESOURCE_EXHAUSTED, `log subscriber fell ${LOG_BUFFER_MESSAGES} messages behind`));
     } else {
@@ -79,7 +80,14 @@ class Subscription implements LogStream {
     if (err) this.buf = [];
     const w = this.waiter;
     this.waiter = undefined;
-    w?.({ value: undefined, done: true });
+    if (w && err) {
+      // A waiting reader gets the error itself, not a quiet end that would look like
+      // "no more logs" (a -f stream cut by a leader change must say so).
+      this.failure = undefined;
+      w.reject(err);
+    } else {
+      w?.resolve({ value: undefined, done: true });
+    }
     this.onClose(this);
   }
 
@@ -97,7 +105,7 @@ class Subscription implements LogStream {
           return Promise.reject(f);
         }
         if (this.ended) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => (this.waiter = resolve));
+        return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
       },
       return: async () => {
         this.close();

@@ -59,6 +59,15 @@ describe('dispatcher log plumbing', () => {
     stream.close();
   });
 
+  it('a reader waiting on a followed stream gets the error when the dispatcher stops, not a quiet end', async () => {
+    h = await startHarness({ seed: async (s) => { await putNode(s, 'n1'); await putTasks(s, newTask('a', 'n1')); } });
+    await openSession(h, 'n1');
+    const stream = h.dispatcher.subscribeLogs({ serviceId: 'svc-1', follow: true, tail: 0 });
+    const waiting = stream[Symbol.asyncIterator]().next();
+    h.dispatcher.stop();
+    await assert.rejects(waiting, /leadership moved/);
+  });
+
   it('a service with no tasks placed gives an empty log', async () => {
     h = await startHarness();
     const stream = h.dispatcher.subscribeLogs({ serviceId: 'nothing', follow: false, tail: 0 });

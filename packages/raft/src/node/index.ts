@@ -2,3 +2,4 @@ export { RaftNode, StateMachine, RaftStatus } from './raft-node.js';
 export { RaftNodeOptions } from './options.js';
 export * from './options.js';
 export { NotLeaderError, RaftTimeoutError, StoppedError } from './errors.js';
+export { forceNewCluster, lastConfState, ForceNewClusterError, ForcedStart } from './force-new-cluster.js';
