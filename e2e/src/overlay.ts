@@ -53,9 +53,16 @@ export async function responders(container: string, url: string, count: number):
 
 /**
  * A web server replica that answers with its own hostname (the container ID), so a client
- * can count distinct responders. Busybox httpd serves /www.
+ * can count distinct responders, and at /cgi-bin/ip with the address the connection came
+ * from (busybox httpd's CGI REMOTE_ADDR), so a test can see whether the client's source
+ * address survived load balancing. Busybox httpd serves /www.
  */
-export const WHOAMI_ARGS = ['sh', '-c', 'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 80 -h /www'];
+export const WHOAMI_ARGS = [
+  'sh', '-c',
+  'mkdir -p /www/cgi-bin && hostname > /www/index.html'
+  + ' && printf \'#!/bin/sh\\nprintf "Content-Type: text/plain\\\\r\\\\n\\\\r\\\\n%%s\\\\n" "$REMOTE_ADDR"\\n\' > /www/cgi-bin/ip'
+  + ' && chmod +x /www/cgi-bin/ip && exec httpd -f -p 80 -h /www',
+];
 
 /** Network namespaces (by name) whose name starts with `prefix`. */
 export async function netnsWithPrefix(prefix: string): Promise<string[]> {

@@ -92,6 +92,17 @@ describe('overlay: reachability, discovery, load balancing and the routing mesh'
     }
   });
 
+  it('keeps the client\'s source address through the VIP', async function () {
+    const [net] = JSON.parse(await tswarmOk(lab, 'h1', 'network', 'inspect', 'app'));
+    const clients = Object.values(net.Containers as Record<string, { Name: string; Node: string; IPv4Address: string }>).filter((c) => c.Name.startsWith('client.'));
+    for (const h of HOSTS) {
+      const own = clients.find((c) => c.Node === ids.get(h))!.IPv4Address.split('/')[0];
+      const r = await httpGetIn(client.get(h)!, 'http://web/cgi-bin/ip');
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim().replace(/^\[::ffff:(.*)\]$/, '$1'), own, `the replica saw the client on ${h} as itself`);
+    }
+  });
+
   it('answers the published port on every host, from every host', async function () {
     for (const from of HOSTS) {
       for (const to of HOSTS) {

@@ -1,8 +1,7 @@
 import * as assert from 'node:assert/strict';
-import * as grpc from '@grpc/grpc-js';
-import { TaskState, silentLogger } from '@tswarm/api';
+import { TaskState } from '@tswarm/api';
 import { Agent, FakeExecutor, type SessionState } from '../src/index.js';
-import { FakeCluster, FakeDispatcher, makeTask, stateOf, until } from './fake-dispatcher.js';
+import { FakeCluster, FakeDispatcher, makeTask, stateOf, testAgentOptions, until } from './fake-dispatcher.js';
 
 describe('Agent with a fake dispatcher', () => {
   let cluster: FakeCluster;
@@ -12,10 +11,7 @@ describe('Agent with a fake dispatcher', () => {
   const agents: Agent[] = [];
 
   function newAgent(managers = [d1.addr]): Agent {
-    const agent = new Agent({
-      executor, managers, credentials: grpc.credentials.createInsecure(), logger: silentLogger,
-      backoff: { initialMs: 20, maxMs: 200 }, sessionOpenTimeoutMs: 1_000,
-    });
+    const agent = new Agent({ executor, ...testAgentOptions(managers) });
     agents.push(agent);
     return agent;
   }

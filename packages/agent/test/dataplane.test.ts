@@ -1,8 +1,7 @@
 import * as assert from 'node:assert/strict';
-import * as grpc from '@grpc/grpc-js';
-import { NetworkView, TaskState, silentLogger } from '@tswarm/api';
+import { NetworkView, TaskState } from '@tswarm/api';
 import { Agent, FakeDataplane, FakeExecutor } from '../src/index.js';
-import { FakeCluster, FakeDispatcher, makeTask, stateOf, until } from './fake-dispatcher.js';
+import { FakeCluster, FakeDispatcher, makeTask, stateOf, testAgentOptions, until } from './fake-dispatcher.js';
 
 describe('Agent and the network data plane', () => {
   let cluster: FakeCluster;
@@ -12,10 +11,7 @@ describe('Agent and the network data plane', () => {
   const agents: Agent[] = [];
 
   function newAgent(): Agent {
-    const agent = new Agent({
-      executor, dataplane, managers: [d1.addr], credentials: grpc.credentials.createInsecure(), logger: silentLogger,
-      backoff: { initialMs: 20, maxMs: 200 }, sessionOpenTimeoutMs: 1_000,
-    });
+    const agent = new Agent({ executor, dataplane, ...testAgentOptions([d1.addr]) });
     agents.push(agent);
     return agent;
   }

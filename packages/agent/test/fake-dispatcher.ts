@@ -7,6 +7,7 @@ import {
   AssignmentsMessage_Type,
   DispatcherService,
   TaskState,
+  silentLogger,
   type AssignmentsMessage,
   type NetworkView,
   type LogSubscription,
@@ -15,6 +16,7 @@ import {
   type Task,
   type UpdateTaskStatusRequest,
 } from '@tswarm/api';
+import type { AgentOptions } from '../src/index.js';
 
 export class FakeCluster {
   readonly tasks = new Map<string, Task>();
@@ -166,4 +168,9 @@ export async function until(what: string, cond: () => boolean, timeoutMs = 5_000
 
 export function stateOf(cluster: FakeCluster, taskId: string): TaskState | undefined {
   return cluster.tasks.get(taskId)?.status?.state;
+}
+
+/** Agent options for tests: insecure credentials, no logs, fast reconnects. */
+export function testAgentOptions(managers: string[]): Pick<AgentOptions, 'managers' | 'credentials' | 'logger' | 'backoff' | 'sessionOpenTimeoutMs'> {
+  return { managers, credentials: grpc.credentials.createInsecure(), logger: silentLogger, backoff: { initialMs: 20, maxMs: 200 }, sessionOpenTimeoutMs: 1_000 };
 }
