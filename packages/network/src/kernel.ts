@@ -54,6 +54,12 @@ export class Kernel {
     await this.runner.run([...enter(ns), 'sysctl', '-q', '-w', `${key}=${value}`]);
   }
 
+  /** Several keys in one process; keys this kernel does not have (module not loaded) are skipped (`sysctl -e`). */
+  async sysctlsIfPresent(ns: string | undefined, settings: Readonly<Record<string, string>>): Promise<void> {
+    const kv = Object.entries(settings).map(([k, v]) => `${k}=${v}`);
+    if (kv.length > 0) await this.runner.run([...enter(ns), 'sysctl', '-q', '-e', '-w', ...kv]);
+  }
+
   async links(ns: string | undefined): Promise<KernelLink[]> {
     const raw = JSON.parse((await this.ip(ns, ['-j', 'addr', 'show'])) || '[]') as IpAddrJson[];
     return raw.map((l) => {

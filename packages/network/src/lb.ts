@@ -14,6 +14,11 @@
 //                                              unreachable. (Measured: `reject` inside the nat
 //                                              chain is not seen by the connecting socket, and
 //                                              ICMP alone is ignored for the first SYN — ~1 s.)
+//                                              Present only while `dead` has a member: a filter
+//                                              base chain is evaluated for every packet the
+//                                              container sends (≈1 % of the CPU of a bulk TCP
+//                                              transfer, measured), and with no dead VIP it
+//                                              could never match.
 // One chain per service means a change to one service rewrites only its chain (flush + add
 // in one nft transaction). Services in DNSRR mode have no VIP and get nothing.
 import { EndpointMode, type NetworkView } from '@tswarm/api';
@@ -64,6 +69,7 @@ export function planContainerLb(view: NetworkView, networkIds: ReadonlySet<strin
 }
 
 const OUTPUT_HEAD = 'type nat hook output priority -100; policy accept;';
+const REFUSE_CHAIN = 'refuse';
 const REFUSE_HEAD = 'type filter hook output priority 0; policy accept;';
 const REFUSE_RULES = ['ip daddr @dead meta l4proto tcp reject with tcp reset', 'ip daddr @dead reject'];
 
@@ -77,13 +83,19 @@ function deadLines(op: 'add' | 'delete', vips: readonly string[]): string[] {
   return vips.length === 0 ? [] : [`${op} element ip ${LB_TABLE} dead { ${vips.join(', ')} }`];
 }
 
+/** Invariant: chain `refuse` exists iff the plan has a dead VIP. */
+function hasDead(plan: LbPlan): boolean {
+  for (const c of plan.values()) if (c.dead.length > 0) return true;
+  return false;
+}
+
 /** The whole table, replacing whatever the namespace held (first plumbing, adoption, resync). */
 export function renderLbFull(plan: LbPlan): string {
   const body: string[] = [
     'map vips {', '  type ipv4_addr : verdict', '}',
     'set dead {', '  type ipv4_addr', '}',
     ...chainBlock('output', ['ip daddr vmap @vips'], OUTPUT_HEAD),
-    ...chainBlock('refuse', REFUSE_RULES, REFUSE_HEAD),
+    ...(hasDead(plan) ? chainBlock(REFUSE_CHAIN, REFUSE_RULES, REFUSE_HEAD) : []),
   ];
   const elems: [string, string][] = [];
   const dead: string[] = [];
@@ -120,6 +132,10 @@ export function renderLbDiff(old: LbPlan, next: LbPlan): string {
   lines.push(...elementLines('add', [...newElems].filter(([v, ch]) => oldElems.get(v) !== ch)));
   lines.push(...deadLines('delete', [...oldDead].filter((v) => !newDead.has(v))));
   lines.push(...deadLines('add', [...newDead].filter((v) => !oldDead.has(v))));
+  if (newDead.size > 0 && oldDead.size === 0) {
+    lines.push(`add chain ip ${LB_TABLE} ${REFUSE_CHAIN} { ${REFUSE_HEAD} }`, ...rewriteChainLines(LB_TABLE, REFUSE_CHAIN, REFUSE_RULES));
+  }
+  if (newDead.size === 0 && oldDead.size > 0) lines.push(`delete chain ip ${LB_TABLE} ${REFUSE_CHAIN}`);
   for (const chain of old.keys()) if (!next.has(chain)) lines.push(`delete chain ip ${LB_TABLE} ${chain}`);
   return lines.length === 0 ? '' : lines.join('\n') + '\n';
 }

@@ -228,6 +228,7 @@ export class LinuxDataplane implements Dataplane {
     for (const c of this.containers.values()) c.lb = null;
     this.ports.hostRules = null;
     await setupGateway(this.k, this.gateway.subnet, this.log).catch((e) => this.log.warn('resync of the gateway failed', { error: String(e) }));
+    await this.sandboxes.resyncSettings();
     if (this.view) await this.applyView(this.view);
   }
 

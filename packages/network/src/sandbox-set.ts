@@ -8,7 +8,7 @@ import { overlayMtu, underlayMtu } from './mtu.js';
 import { INGRESS_SANDBOX_GW_LINK, SANDBOX_BRIDGE, sandboxName } from './names.js';
 import { desiredPeers, diffPeers, underlayHost, type Peer } from './peers.js';
 import { ingressNetworkOf, needsIngressMesh, renderIngressTable } from './ports.js';
-import { applyPeers, createSandbox, deleteSandbox, DEFAULT_VXLAN_PORT, ensureIngressExtras, readPeers, removeIngressExtras } from './sandbox.js';
+import { applyPeers, createSandbox, deleteSandbox, DEFAULT_VXLAN_PORT, ensureIngressExtras, quietBridgeNetfilter, readPeers, removeIngressExtras } from './sandbox.js';
 import { forEachLimit } from './serial.js';
 
 export interface SandboxState {
@@ -58,6 +58,7 @@ export class SandboxSet {
     const links = await this.k.links(name).catch(() => []);
     const br = links.find((l) => l.ifname === SANDBOX_BRIDGE);
     const hasGw = links.some((l) => l.ifname === INGRESS_SANDBOX_GW_LINK);
+    await this.quiet(name); // made by an older tswarmd, perhaps
     this.byVni.set(vni, { vni, name, networkId: undefined, mtu: br?.mtu ?? overlayMtu(1500), peers: null, ingress: hasGw ? { cidr: br?.cidrs[0] ?? '', rules: null } : undefined });
   }
 
@@ -145,6 +146,18 @@ export class SandboxSet {
       const stray = (await this.k.links(sb.name).catch(() => [])).filter((l) => l.master === SANDBOX_BRIDGE && l.ifname.startsWith('v') && !/^vx\d+$/.test(l.ifname) && !keepVeths.has(l.ifname));
       await this.k.ipBatch(sb.name, stray.map((l) => `link del ${l.ifname}`), true).catch(() => undefined);
     }
+  }
+
+  /**
+   * Re-applies the sandboxes' per-namespace settings (periodic resync): loading br_netfilter
+   * after a sandbox exists turns it on there again.
+   */
+  async resyncSettings(): Promise<void> {
+    await forEachLimit([...this.byVni.values()], PARALLEL_SANDBOXES, (sb) => this.quiet(sb.name));
+  }
+
+  private async quiet(name: string): Promise<void> {
+    await quietBridgeNetfilter(this.k, name).catch((e) => this.log.warn('bridge netfilter not switched off', { sandbox: name, error: String(e) }));
   }
 
   /** Marks everything unknown, so the next view rewrites from kernel state (periodic resync). */

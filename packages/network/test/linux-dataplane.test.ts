@@ -19,7 +19,7 @@ function task(id: string, serviceId: string, nets: [typeof APP, string][]): Task
   return Task.fromPartial({ id, serviceId, networks: nets.map(([n, addr]) => ({ networkId: n.id, addresses: [addr], network: n })) });
 }
 
-function view(active: { web1: boolean; web2: boolean }, withPorts = true): NetworkView {
+function view(active: { web1: boolean; web2: boolean }, withPorts = true, withEmpty = true): NetworkView {
   const ep = (taskId: string, nodeId: string, net: typeof APP, addr: string, serviceId: string, on: boolean): Partial<NetworkEndpoint> => ({ networkId: net.id, taskId, nodeId, addr, serviceId, active: on });
   return NetworkView.fromPartial({
     networks: [APP, ING],
@@ -35,7 +35,7 @@ function view(active: { web1: boolean; web2: boolean }, withPorts = true): Netwo
     services: [
       { serviceId: WEB, name: 'web', mode: EndpointMode.ENDPOINT_MODE_VIP, virtualIps: [{ networkId: APP.id, addr: '10.231.1.2/24' }, { networkId: ING.id, addr: '10.231.0.2/24' }],
         ports: withPorts ? [{ protocol: PortProtocol.PORT_PROTOCOL_TCP, targetPort: 80, publishedPort: 8080, publishMode: PublishMode.PUBLISH_MODE_INGRESS }] : [] },
-      { serviceId: EMPTY, name: 'empty', mode: EndpointMode.ENDPOINT_MODE_VIP, virtualIps: [{ networkId: APP.id, addr: '10.231.1.3/24' }], ports: [] },
+      ...(withEmpty ? [{ serviceId: EMPTY, name: 'empty', mode: EndpointMode.ENDPOINT_MODE_VIP, virtualIps: [{ networkId: APP.id, addr: '10.231.1.3/24' }], ports: [] }] : []),
       { serviceId: HOSTSVC, name: 'hostsvc', mode: EndpointMode.ENDPOINT_MODE_DNSRR, virtualIps: [],
         ports: [{ protocol: PortProtocol.PORT_PROTOCOL_TCP, targetPort: 80, publishedPort: 9090, publishMode: PublishMode.PUBLISH_MODE_HOST }] },
     ],
@@ -132,6 +132,34 @@ describe('LinuxDataplane on two namespace hosts (root, integration)', function (
     assert.deepEqual([...seen], [['web1', 8]]);
     dp1!.setView(view({ web1: true, web2: true }));
     await dp1!.idle();
+  });
+
+  it('hooks the refuse chain into the container only while one of its VIPs is dead', async () => {
+    const refuseChain = () => trySh(inNs(cns(T.client), ['nft', 'list', 'chain', 'ip', 'tswarm_lb', 'refuse']));
+    assert.ok((await refuseChain()).ok, 'service "empty" has no backend');
+    dp1!.setView(view({ web1: true, web2: true }, true, false));
+    await dp1!.idle();
+    assert.equal((await refuseChain()).ok, false);
+    const seen = await spread(cns(T.client), 'http://10.231.1.2/', 4);
+    assert.equal(seen.get('error'), undefined, JSON.stringify([...seen]));
+    dp1!.setView(view({ web1: true, web2: true }));
+    await dp1!.idle();
+    assert.ok((await refuseChain()).ok);
+    const t0 = Date.now();
+    assert.match((await httpGet(cns(T.client), 'http://10.231.1.3/')).out, /refused/);
+    assert.ok(Date.now() - t0 < 1000);
+  });
+
+  it('keeps bridged frames in every sandbox out of netfilter (br_netfilter off per namespace)', async function () {
+    const sandboxes = listLabNetns().filter((n) => n.startsWith(`${LAB_PREFIX}-ov`));
+    assert.ok(sandboxes.length >= 4, sandboxes.join(' ')); // app and ingress on both hosts
+    const r = await trySh(inNs(sandboxes[0]!, ['cat', '/proc/sys/net/bridge/bridge-nf-call-iptables']));
+    if (!r.ok) this.skip(); // br_netfilter not loaded: nothing to switch off
+    for (const sb of sandboxes) {
+      for (const key of ['iptables', 'ip6tables', 'arptables']) {
+        assert.equal((await sh(inNs(sb, ['cat', `/proc/sys/net/bridge/bridge-nf-call-${key}`]))).trim(), '0', `${sb} ${key}`);
+      }
+    }
   });
 
   it('routes a published port from any host address to replicas on both hosts (routing mesh)', async () => {

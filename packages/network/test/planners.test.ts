@@ -150,8 +150,13 @@ describe('VIP load balancing in the client namespace (pure)', () => {
     const s = renderLbFull(planContainerLb(baseView(), new Set(['net1'])));
     assert.match(s, /^table ip tswarm_lb \{\}\ndelete table ip tswarm_lb\ntable ip tswarm_lb \{/);
     assert.match(s, /type nat hook output priority -100; policy accept;\n\s+ip daddr vmap @vips/);
-    assert.match(s, /ip daddr @dead meta l4proto tcp reject with tcp reset/);
     assert.match(s, /add element ip tswarm_lb vips \{ 10\.0\.1\.2 : jump svc_s1 \}/);
+    assert.doesNotMatch(s, /chain refuse/, 'no dead VIP: no filter hook on every packet the container sends');
+    const v = baseView();
+    for (const e of v.endpoints) e.active = false;
+    const dead = renderLbFull(planContainerLb(v, new Set(['net1'])));
+    assert.match(dead, /chain refuse \{\n\s+type filter hook output priority 0; policy accept;\n\s+ip daddr @dead meta l4proto tcp reject with tcp reset\n\s+ip daddr @dead reject\n/);
+    assert.match(dead, /add element ip tswarm_lb dead \{ 10\.0\.1\.2 \}/);
   });
 
   it('rewrites only the changed service chain and moves a VIP to the dead set when its last backend goes', () => {
@@ -168,8 +173,23 @@ describe('VIP load balancing in the client namespace (pure)', () => {
       'flush chain ip tswarm_lb svc_s2',
       'delete element ip tswarm_lb vips { 10.0.1.3 }',
       'add element ip tswarm_lb dead { 10.0.1.3 }',
+      'add chain ip tswarm_lb refuse { type filter hook output priority 0; policy accept; }',
+      'flush chain ip tswarm_lb refuse',
+      'add rule ip tswarm_lb refuse ip daddr @dead meta l4proto tcp reject with tcp reset',
+      'add rule ip tswarm_lb refuse ip daddr @dead reject',
     ].join('\n') + '\n');
     assert.equal(renderLbDiff(p1, p1), '');
+  });
+
+  it('hooks the refuse chain only while some VIP is dead, and unhooks it when the last one revives', () => {
+    const live = planContainerLb(baseView(), new Set(['net1', 'ing']));
+    const v = baseView();
+    for (const e of v.endpoints) e.active = false;
+    const dead = planContainerLb(v, new Set(['net1', 'ing']));
+    assert.match(renderLbDiff(live, dead), /^add chain ip tswarm_lb refuse \{ type filter hook output/m);
+    const back = renderLbDiff(dead, live);
+    assert.match(back, /^delete element ip tswarm_lb dead \{ 10\.0\.1\.2, 10\.0\.0\.4 \}\ndelete chain ip tswarm_lb refuse\n$/m);
+    assert.doesNotMatch(renderLbDiff(dead, planContainerLb(v, new Set(['net1']))), /chain ip tswarm_lb refuse/, 'still one dead VIP: the chain stays');
   });
 
   it('adds and deletes whole service chains', () => {
