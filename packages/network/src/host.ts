@@ -5,6 +5,7 @@ import { gatewayPlan, pickGatewaySubnet, type GatewayPlan } from './gateway.js';
 import { cidrContains, formatBlock, parseCidr } from './ipv4.js';
 import type { Kernel } from './kernel.js';
 import { GATEWAY_BRIDGE, HOST_TABLE, ingressVethName, macFromIp, parseContainerNsName } from './names.js';
+import { allowForwarding, removeForwarding } from './forward-policy.js';
 import { renderHostBase } from './host-table.js';
 
 /**
@@ -34,6 +35,7 @@ export async function setupGateway(k: Kernel, requested: string | undefined, log
   // in the namespace the runner acts in.
   await k.sysctl(undefined, 'net.ipv4.ip_forward', '1');
   await k.nft(undefined, renderHostBase(plan.subnet));
+  await allowForwarding(k).catch((e) => log.warn('could not allow forwarding through iptables FORWARD; containers may not reach outside and published ports may not answer', { error: String(e) }));
   return plan;
 }
 
@@ -52,6 +54,7 @@ function fixMac(current: string, bridgeIp: string): string[] {
 /** Removes the bridge, the ingress veth and table `ip tswarm`. Never throws. */
 export async function removeGateway(k: Kernel, nodeId: string): Promise<void> {
   await k.ipBatch(undefined, [`link del ${ingressVethName(nodeId)}`, `link del ${GATEWAY_BRIDGE}`], true).catch(() => undefined);
+  await removeForwarding(k);
   await k.nft(undefined, `table ip ${HOST_TABLE} {}\ndelete table ip ${HOST_TABLE}\n`).catch(() => undefined);
 }
 

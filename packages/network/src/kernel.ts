@@ -45,6 +45,11 @@ export class Kernel {
     await this.runner.run(['bridge', ...(ns ? ['-n', ns] : []), ...(force ? ['-force'] : []), '-batch', '-'], lines.join('\n') + '\n');
   }
 
+  /** iptables (the legacy-syntax front end, nf_tables backend on Debian 12); `-w` waits for its lock. */
+  iptables(args: readonly string[]): Promise<string> {
+    return this.runner.run(['iptables', '-w', ...args]);
+  }
+
   async nft(ns: string | undefined, script: string): Promise<void> {
     if (!script) return;
     await this.runner.run([...enter(ns), 'nft', '-f', '-'], script);
