@@ -222,8 +222,10 @@ export async function overlayBench(): Promise<void> {
     // Each round's overlay sample over the same round's peer sample: drift between rounds cancels.
     const paired = (peer: number[]) => g(median(overlay.map((x, i) => x / peer[i]!)));
     console.log(`median of per-round ratios: tswarm/raw ${paired(raw)}, tswarm/raw (own namespaces) ${paired(rawClean)}`);
-    console.log(`overlay throughput ratio tswarm/raw VXLAN (own namespaces): ${g(median(overlay) / median(rawClean))}`);
-    console.log(`overlay throughput ratio tswarm/raw VXLAN: ${g(median(overlay) / median(raw))}`);
+    // The key ratio is the strict one: the host-namespace peer's inner packets go through the
+    // conntrack that tswarm's own host table loads there, which slows the peer, not us.
+    console.log(`overlay throughput ratio tswarm/raw VXLAN in the host namespace: ${g(median(overlay) / median(raw))}`);
+    console.log(`overlay throughput ratio tswarm/raw VXLAN (plain namespaces, the key ratio): ${g(median(overlay) / median(rawClean))}`);
   } finally {
     await Lab.destroy(LAB.prefix);
   }
