@@ -30,11 +30,18 @@ export interface PlumbSpec {
   readonly gateway: GatewayPlan;
 }
 
-/** Makes `nsName` a handle on the network namespace of `pid` (replacing a stale one). */
-export async function ensureHandle(k: Kernel, nsName: string, pid: number): Promise<void> {
-  if (k.handleIsFor(nsName, pid)) return;
+/**
+ * Makes `nsName` a handle on the network namespace of `pid` (replacing a stale one). Returns
+ * true when the handle was already there: the container may have been plumbed before (an
+ * agent restart re-attaching it). A new handle means a container nobody plumbed yet —
+ * handles live in /run/netns on the host's mounts and outlive tswarmd — which lets
+ * plumbContainer skip reading its interfaces (one process spawn less per container start).
+ */
+export async function ensureHandle(k: Kernel, nsName: string, pid: number): Promise<boolean> {
+  if (k.handleIsFor(nsName, pid)) return true;
   if (k.netnsExists(nsName)) await k.ip(undefined, ['netns', 'del', nsName]);
   await k.ip(undefined, ['netns', 'attach', nsName, String(pid)]);
+  return false;
 }
 
 /** The container's address on the gateway subnet, if its gateway interface has one. */
@@ -59,8 +66,8 @@ async function addVeth(k: Kernel, ns: string | undefined, name: string, lines: r
  * Plumbs what is missing. `allocate` is called only when the container has no gateway
  * address yet; `release` gets it back if plumbing then fails.
  */
-export async function plumbContainer(k: Kernel, p: PlumbSpec, allocate: () => string, release: (ip: string) => void): Promise<{ gatewayIp: string }> {
-  const links = await k.links(p.nsName);
+export async function plumbContainer(k: Kernel, p: PlumbSpec, allocate: () => string, release: (ip: string) => void, seenBefore = true): Promise<{ gatewayIp: string }> {
+  const links = seenBefore ? await k.links(p.nsName) : [];
   const inner: string[] = ['link set lo up'];
   for (const [i, net] of p.nets.entries()) {
     const ifn = containerIfName(i);

@@ -41,6 +41,8 @@ export interface LinuxDataplaneOptions {
 }
 
 export const DEFAULT_RESYNC_INTERVAL_MS = 30_000;
+/** ContainerState.lb of a container whose namespace has no `tswarm_lb` table yet. */
+const NO_TABLE: LbPlan = new Map();
 /** Namespaces programmed in parallel during one view: bounds process spawns in flight. */
 const PARALLEL_NAMESPACES = 8;
 
@@ -52,7 +54,7 @@ interface ContainerState {
   readonly nets: readonly { readonly networkId: string; readonly vni: number }[];
   readonly gatewayIp: string;
   readonly ports: readonly PortConfig[];
-  /** What table `ip tswarm_lb` holds; null = unknown, rewrite whole. */
+  /** What table `ip tswarm_lb` holds; null = unknown, rewrite whole; NO_TABLE = none yet. */
   lb: LbPlan | null;
 }
 
@@ -68,6 +70,9 @@ export class LinuxDataplane implements Dataplane {
   private swept = false;
   private closed = false;
   private lastClients = '';
+  /** Attaches waiting for the next batch (see attach). */
+  private readonly pendingAttaches: { task: Task; pid: number; resolve(): void; reject(e: Error): void; error?: Error }[] = [];
+  private attachQueued = false;
   private timer: NodeJS.Timeout | undefined;
 
   private constructor(
@@ -118,7 +123,23 @@ export class LinuxDataplane implements Dataplane {
 
   attach(task: Task, pid: number): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the network data plane is shut down'));
-    return this.queue.push(() => this.doAttach(task, pid));
+    // Attaches queued together are plumbed together (in parallel, one sweep of the shared
+    // state after): a service's replicas start at once, and each container's plumbing is a
+    // few process spawns that would otherwise wait for every earlier container's.
+    return new Promise((resolve, reject) => {
+      this.pendingAttaches.push({ task, pid, resolve, reject });
+      if (this.attachQueued) return;
+      this.attachQueued = true;
+      void this.queue.push(async () => {
+        this.attachQueued = false;
+        const batch = this.pendingAttaches.splice(0);
+        await forEachLimit(batch, PARALLEL_NAMESPACES, async (a) => {
+          a.error = await this.doAttach(a.task, a.pid).then(() => undefined, (e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+        });
+        await this.afterLocalChange();
+        for (const a of batch) (a.error ? a.reject(a.error) : a.resolve());
+      });
+    });
   }
 
   detach(taskId: string): Promise<void> {
@@ -171,6 +192,7 @@ export class LinuxDataplane implements Dataplane {
 
   // ---- operations (run on the queue only) ----
 
+  /** Plumbs one container; runs concurrently with the others of its batch (see attach). */
   private async doAttach(task: Task, pid: number): Promise<void> {
     const nets = task.networks.map((a) => {
       const n = a.network;
@@ -182,16 +204,17 @@ export class LinuxDataplane implements Dataplane {
     });
     const nsName = containerNsName(this.opts.namePrefix, task.id);
     try {
-      await ensureHandle(this.k, nsName, pid);
+      const seenBefore = await ensureHandle(this.k, nsName, pid);
       const plumbed: { networkId: string; sandbox: string; cidr: string; mtu: number }[] = [];
       for (const n of nets) {
         const sb = await this.sandboxes.ensure(n.vni, n.networkId, this.view);
         plumbed.push({ networkId: n.networkId, sandbox: sb.name, cidr: n.cidr, mtu: sb.mtu });
       }
-      const { gatewayIp } = await plumbContainer(this.k, { taskId: task.id, nsName, nets: plumbed, gateway: this.gateway }, () => this.alloc.allocate(), (ip) => this.alloc.release(ip));
+      const { gatewayIp } = await plumbContainer(this.k, { taskId: task.id, nsName, nets: plumbed, gateway: this.gateway }, () => this.alloc.allocate(), (ip) => this.alloc.release(ip), seenBefore);
       this.alloc.reserve(gatewayIp);
       const c: ContainerState = {
-        taskId: task.id, serviceId: task.serviceId, nsName, gatewayIp, lb: null,
+        // A fresh container has no table yet; it gets one with its first VIP (see syncLb).
+        taskId: task.id, serviceId: task.serviceId, nsName, gatewayIp, lb: seenBefore ? null : NO_TABLE,
         nets: nets.map((n) => ({ networkId: n.networkId, vni: n.vni })),
         ports: task.endpoint?.ports ?? [],
       };
@@ -202,7 +225,7 @@ export class LinuxDataplane implements Dataplane {
       this.log.warn('attach failed', { task: task.id, error: msg });
       throw new Error(msg.startsWith('encrypted') || msg.startsWith('network ') || msg.startsWith('the task') ? msg : `cannot plumb the container into its networks: ${msg}`);
     }
-    await this.afterLocalChange();
+    // The caller (the attach batch) runs afterLocalChange once for the whole batch.
   }
 
   private async applyView(view: NetworkView): Promise<void> {
@@ -225,7 +248,7 @@ export class LinuxDataplane implements Dataplane {
   private async resync(): Promise<void> {
     if (this.closed) return;
     this.sandboxes.forget();
-    for (const c of this.containers.values()) c.lb = null;
+    for (const c of this.containers.values()) if (c.lb !== NO_TABLE) c.lb = null;
     this.ports.hostRules = null;
     await setupGateway(this.k, this.gateway.subnet, this.log).catch((e) => this.log.warn('resync of the gateway failed', { error: String(e) }));
     await this.sandboxes.resyncSettings();
@@ -241,7 +264,10 @@ export class LinuxDataplane implements Dataplane {
 
   private async syncLb(c: ContainerState): Promise<void> {
     const plan = this.view ? planContainerLb(this.view, new Set(c.nets.map((n) => n.networkId))) : new Map();
-    const script = c.lb ? renderLbDiff(c.lb, plan) : renderLbFull(plan);
+    // No table yet and nothing to balance: no nft run at all (most containers reach no VIP,
+    // and each process spawn is milliseconds on a container's start path).
+    if (c.lb === NO_TABLE && plan.size === 0) return;
+    const script = c.lb && c.lb !== NO_TABLE ? renderLbDiff(c.lb, plan) : renderLbFull(plan);
     try {
       await this.k.nft(c.nsName, script);
       c.lb = plan;

@@ -27,6 +27,8 @@ const PARALLEL_SANDBOXES = 8;
 
 export class SandboxSet {
   private readonly byVni = new Map<number, SandboxState>();
+  /** Creations in flight, by VNI (see ensure). */
+  private readonly creating = new Map<number, Promise<SandboxState>>();
   /** Underlay MTU, cached once measured for the view's own underlay address. */
   private underlay: number | undefined;
 
@@ -63,7 +65,19 @@ export class SandboxSet {
   }
 
   /** The sandbox for `vni`, created if missing (peers programmed at once when a view is known). */
+  /**
+   * The network's sandbox, created if missing. Safe to call concurrently (containers are
+   * plumbed in parallel): a creation in flight is shared, never started twice.
+   */
   async ensure(vni: number, networkId: string, view: NetworkView | undefined): Promise<SandboxState> {
+    const inFlight = this.creating.get(vni);
+    if (inFlight) return inFlight;
+    const p = this.ensureOnce(vni, networkId, view).finally(() => this.creating.delete(vni));
+    this.creating.set(vni, p);
+    return p;
+  }
+
+  private async ensureOnce(vni: number, networkId: string, view: NetworkView | undefined): Promise<SandboxState> {
     let sb = this.byVni.get(vni);
     if (!sb) {
       const name = sandboxName(this.ids.namePrefix, vni, this.ids.nodeId);
