@@ -5,3 +5,4 @@ export * from './host.js';
 export * from './version.js';
 export * from './logger.js';
 export * from './mac.js';
+export * from './prng.js';

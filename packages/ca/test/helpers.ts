@@ -18,17 +18,9 @@ export function seededBytes(seed: string): (n: number) => Uint8Array {
   };
 }
 
-/** A small deterministic PRNG in [0, 1) (mulberry32). */
-export function seededRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The shared seeded PRNG (mulberry32, in @tswarm/api). */
+import { seededRng } from '@tswarm/api';
+export { seededRng };
 
 export async function makeCA(clusterId = 'cluster1'): Promise<RootCA> {
   return createRootCA({ clusterId, now: NOW, randomBytes: seededBytes(`ca-${clusterId}`) });

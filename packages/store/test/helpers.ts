@@ -90,14 +90,5 @@ export function tick(): Promise<void> {
   return new Promise((r) => setImmediate(r));
 }
 
-/** Deterministic PRNG (mulberry32) so randomized tests replay exactly. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The shared seeded PRNG (mulberry32, in @tswarm/api). */
+export { seededRng as rng } from '@tswarm/api';

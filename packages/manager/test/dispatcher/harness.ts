@@ -40,17 +40,9 @@ export function localStore(): { store: Store; proposer: InterposingProposer } {
   return { store, proposer };
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function seededRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The shared seeded PRNG (mulberry32, in @tswarm/api). */
+import { seededRng } from '@tswarm/api';
+export { seededRng };
 
 /**
  * Runs `before` (once) ahead of the next proposal, so a test can commit a competing write

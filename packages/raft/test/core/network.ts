@@ -7,17 +7,9 @@ import {
   ConfState, Config, decodeConfChange, Entry, MemoryStorage, Message, NodeId, RawNode, ReadState,
 } from '../../src/index.js';
 
-/** mulberry32: a small seeded PRNG so elections are reproducible. */
-export function seededRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The shared seeded PRNG (mulberry32, in @tswarm/api). */
+import { seededRng } from '@tswarm/api';
+export { seededRng };
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
