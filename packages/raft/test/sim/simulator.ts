@@ -4,7 +4,13 @@
 //
 //   1. faulty (durationMs): every enabled fault, safety checked on each event;
 //   2. calm (CALM_MS): partitions healed, crashed nodes restarted, no loss —
-//      some put issued after the heal must be acknowledged (liveness);
+//      some put issued after the heal must be acknowledged (liveness), in runs
+//      with pre-vote, which is how tswarm runs Raft. Without it Raft promises
+//      no liveness once membership views diverge: a member whose log stopped
+//      before a configuration change can keep winning nothing and raising the
+//      term, so the member that could win never gets its vote (the disruptive
+//      server of Ongaro's thesis §9.6; seed 2680 with clock drift shows it).
+//      Such runs still check every safety property and linearizability;
 //   3. verdict: the client history must be linearizable.
 //
 // Everything random comes from the seed through forked streams (network,
@@ -215,7 +221,7 @@ export function runSimulation(partial: Partial<SimOptions> & { seed: number }): 
   }
 
   const lastAck = Math.max(...clients.map((c) => (c.lastPutOkCallMs >= faultsEnd ? c.lastPutOkMs : -1)));
-  if (lastAck < 0) {
+  if (lastAck < 0 && raft.preVote) {
     return fail('liveness', `no put issued after the heal at ${faultsEnd}ms was acknowledged by ${endMs}ms`);
   }
 
