@@ -193,7 +193,7 @@ export async function overlayBench(): Promise<void> {
 
     // Programming latency: scale web 3→2→3…; each event timed until every host's rules agree.
     const [svc] = JSON.parse(await tswarmOk(lab, 'h1', 'service', 'inspect', 'web'));
-    const chain = `svc_${String(svc.id).replace(/[^A-Za-z0-9_]/g, '_')}`;
+    const chain = `svc_${String(svc.ID).replace(/[^A-Za-z0-9_]/g, '_')}`;
     const pids = HOSTS.map((h) => clientPid.get(h)!);
     const down: number[] = [];
     const up: number[] = [];

@@ -71,7 +71,7 @@ describe('overlay: reachability, discovery, load balancing and the routing mesh'
 
   it('resolves the service to its VIP and tasks.web to every replica, from any host; unknown names are NXDOMAIN', async function () {
     const [svc] = JSON.parse(await tswarmOk(lab, 'h1', 'service', 'inspect', 'web'));
-    const vip = String(svc.endpoint.virtualIps[0].addr).split('/')[0];
+    const vip = String(svc.Endpoint.VirtualIPs[0].Addr).split('/')[0];
     const addrs = await webAddresses();
     for (const h of HOSTS) {
       assert.deepEqual(await resolveIn(client.get(h)!, 'web'), [vip], `web from ${h}`);
@@ -131,7 +131,7 @@ describe('overlay: reachability, discovery, load balancing and the routing mesh'
 
     await tswarmOk(lab, 'h1', 'service', 'create', '--name', 'dyn', '--publish', '80', '--stop-grace-period', '1s', 'tswarm/busybox', ...WHOAMI_ARGS);
     const [dyn] = JSON.parse(await tswarmOk(lab, 'h1', 'service', 'inspect', 'dyn'));
-    const port = Number(dyn.endpoint.ports[0].publishedPort);
+    const port = Number(dyn.Endpoint.Ports[0].PublishedPort);
     assert.ok(port >= 30000 && port <= 32767, `dynamic port ${port}`);
     const r = await httpGetFromHost(lab, 'h2', `http://${lab.host('h3').address}:${port}/`);
     assert.equal(r.code, 0, `dynamic port ${port} through the mesh: ${r.stderr}`);

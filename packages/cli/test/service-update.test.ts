@@ -102,8 +102,11 @@ describe('tswarm service update, scale, rollback, rm, logs', () => {
   it('inspect prints a JSON array of the services', async () => {
     const r = await fake.tswarm(['service', 'inspect', 'web']);
     const json = JSON.parse(r.out);
-    assert.equal(json[0].id, WEB);
-    assert.equal(json[0].spec.name, 'web');
+    assert.equal(json[0].ID, WEB);
+    assert.equal(json[0].Spec.Name, 'web');
+    assert.deepEqual(json[0].Spec.Mode, { Replicated: { Replicas: 2 } });
+    assert.equal(typeof json[0].Spec.TaskTemplate.ContainerSpec.Image, 'string');
+    assert.equal(json[0].Spec.TaskTemplate.RestartPolicy.Condition, 'any');
     assert.match((await fake.tswarm(['service', 'inspect', '--pretty', 'web'])).out, /^ID: +web0.*\nName: +web\n[^]*\nService Mode: +Replicated\n Replicas: +2\n/);
   });
 

@@ -1,9 +1,9 @@
 import { Command } from 'commander';
-import { Service } from '@tswarm/api';
 import { call } from '../client.js';
 import { Context } from '../context.js';
 import { CliError } from '../errors.js';
 import { prettyService } from '../render/pretty.js';
+import { inspectService } from '../render/service-inspect.js';
 import { renderServiceList } from '../render/services.js';
 import { serviceCreateCommand } from './service-create.js';
 import { serviceLogsCommand } from './service-logs.js';
@@ -50,8 +50,8 @@ function serviceInspectCommand(ctx: Ctx): Command {
       if (!service) throw new CliError(`no such service: ${ref}`);
       return service;
     },
-    // The wire objects in protobuf's canonical JSON mapping (camelCase, enum names).
-    json: (s: Service) => Service.toJSON(s),
+    // Docker's shape, so `docker service inspect` scripts keep working (render/service-inspect.ts).
+    json: inspectService,
     pretty: prettyService,
   });
 }
