@@ -1,6 +1,7 @@
 // Shared test fixtures: deterministic randomness and a clock, and one CA per file.
 import { createHash } from 'node:crypto';
 import { createNodeKeyAndCSR, createRootCA, issueNodeCert, NodeRole, RootCA, TlsIdentity } from '../src/index.js';
+import { seededRng } from '@tswarm/api';
 
 /** A fixed instant all tests treat as "now". */
 export const NOW = new Date('2030-01-15T12:00:00.000Z');
@@ -19,7 +20,6 @@ export function seededBytes(seed: string): (n: number) => Uint8Array {
 }
 
 /** The shared seeded PRNG (mulberry32, in @tswarm/api). */
-import { seededRng } from '@tswarm/api';
 export { seededRng };
 
 export async function makeCA(clusterId = 'cluster1'): Promise<RootCA> {

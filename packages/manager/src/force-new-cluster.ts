@@ -3,12 +3,30 @@
 // hosts may still run tasks, and `node rm` removes them once they are down); a lost manager's
 // host comes back with `swarm leave --force` and a new join.
 import { NodeRole } from '@tswarm/api';
-import type { Store } from '@tswarm/store';
+import { VersionConflictError, type Store } from '@tswarm/store';
 import { nodesTable } from './tables.js';
+
+/**
+ * Attempts at the write below: the node objects are also written by the dispatcher (status)
+ * and the allocator (ingress addresses) in the moments after the restart, so a version check
+ * may fail; the write re-reads and applies again.
+ */
+const DEMOTE_ATTEMPTS = 10;
 
 /** Records every node in `removed` as a worker that is meant to stay one. One transaction. */
 export async function demoteRemovedManagers(store: Store, removed: readonly string[], nowMs: number): Promise<void> {
   if (removed.length === 0) return;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await writeDemotions(store, removed, nowMs);
+      return;
+    } catch (e) {
+      if (!(e instanceof VersionConflictError) || attempt >= DEMOTE_ATTEMPTS) throw e;
+    }
+  }
+}
+
+async function writeDemotions(store: Store, removed: readonly string[], nowMs: number): Promise<void> {
   await store.update((tx) => {
     for (const id of removed) {
       const cur = tx.get(nodesTable, id);

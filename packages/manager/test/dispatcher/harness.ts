@@ -12,6 +12,7 @@ import {
   NodeState,
   Task,
   TaskState,
+  seededRng,
   silentLogger,
   type NodeSpec,
   type HeartbeatRequest,
@@ -41,7 +42,6 @@ export function localStore(): { store: Store; proposer: InterposingProposer } {
 }
 
 /** The shared seeded PRNG (mulberry32, in @tswarm/api). */
-import { seededRng } from '@tswarm/api';
 export { seededRng };
 
 /**

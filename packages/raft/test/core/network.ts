@@ -6,9 +6,9 @@
 import {
   ConfState, Config, decodeConfChange, Entry, MemoryStorage, Message, NodeId, RawNode, ReadState,
 } from '../../src/index.js';
+import { seededRng } from '@tswarm/api';
 
 /** The shared seeded PRNG (mulberry32, in @tswarm/api). */
-import { seededRng } from '@tswarm/api';
 export { seededRng };
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
