@@ -2,6 +2,7 @@
 // is bounded, so a benchmark always stops by itself.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { pidAlive } from '@tswarm/e2e';
 
 export interface RunResult {
   /** Exit code; 128 + signal number when killed by a signal (137 after the timeout). */
@@ -69,16 +70,8 @@ export async function until(what: string, check: () => Promise<boolean | string>
   }
 }
 
-/** True when PID exists and is not a zombie. */
-export function pidAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
+/** True when PID exists and is not a zombie (the lab's definition, shared). */
+export { pidAlive };
 
 /** Reads a pid file; undefined when it is missing or holds no PID. */
 export function readPidFile(file: string): number | undefined {

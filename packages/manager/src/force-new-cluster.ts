@@ -3,7 +3,7 @@
 // hosts may still run tasks, and `node rm` removes them once they are down); a lost manager's
 // host comes back with `swarm leave --force` and a new join.
 import { NodeRole } from '@tswarm/api';
-import { VersionConflictError, type Store } from '@tswarm/store';
+import { retryOnConflict, type Store } from '@tswarm/store';
 import { nodesTable } from './tables.js';
 
 /**
@@ -16,14 +16,7 @@ const DEMOTE_ATTEMPTS = 10;
 /** Records every node in `removed` as a worker that is meant to stay one. One transaction. */
 export async function demoteRemovedManagers(store: Store, removed: readonly string[], nowMs: number): Promise<void> {
   if (removed.length === 0) return;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await writeDemotions(store, removed, nowMs);
-      return;
-    } catch (e) {
-      if (!(e instanceof VersionConflictError) || attempt >= DEMOTE_ATTEMPTS) throw e;
-    }
-  }
+  await retryOnConflict(DEMOTE_ATTEMPTS, () => writeDemotions(store, removed, nowMs));
 }
 
 async function writeDemotions(store: Store, removed: readonly string[], nowMs: number): Promise<void> {

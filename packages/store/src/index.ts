@@ -31,3 +31,4 @@ export {
   type WatchOptions,
 } from './watch.js';
 export * from './errors.js';
+export { retryOnConflict } from './retry.js';

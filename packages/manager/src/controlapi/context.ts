@@ -1,7 +1,7 @@
 // What the control API handlers share: injected dependencies (no clock, randomness or
 // Raft inside the handlers — STYLE 1), the write queue, and small store helpers.
 import type { Logger, Meta } from '@tswarm/api';
-import { VersionConflictError, type Store, type Versioned, type WriteTx } from '@tswarm/store';
+import { retryOnConflict, VersionConflictError, type Store, type Versioned, type WriteTx } from '@tswarm/store';
 import type { RaftMembers } from './raft-members.js';
 
 export interface ControlApiDeps {
@@ -55,16 +55,12 @@ export class ControlContext {
    * and the version the transaction applied at.
    */
   write<R>(fn: (tx: WriteTx) => R, retryable: (e: VersionConflictError) => boolean = () => true): Promise<{ version: number; result: R }> {
-    return this.serialize(async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await this.store.update(fn);
-        } catch (e) {
-          if (!(e instanceof VersionConflictError) || !retryable(e) || attempt >= WRITE_ATTEMPTS) throw e;
-          this.deps.logger.debug('control api write raced another writer; retrying', { table: e.table, id: e.id, attempt });
-        }
-      }
-    });
+    return this.serialize(() =>
+      retryOnConflict(WRITE_ATTEMPTS, () => this.store.update(fn), {
+        retryable,
+        onRetry: (e, attempt) => this.deps.logger.debug('control api write raced another writer; retrying', { table: e.table, id: e.id, attempt }),
+      }),
+    );
   }
 }
 

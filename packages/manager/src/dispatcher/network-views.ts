@@ -2,7 +2,7 @@
 // from the store's objects alone. Pure: the publisher reads the objects and sends the views;
 // `network inspect` uses the same endpoint list, so what users see is what nodes program.
 import { TaskState, type Network, type NetworkEndpoint, type NetworkView, type Node, type NodeEndpoint, type Service, type ServiceEndpoint, type Task } from '@tswarm/api';
-import { addressOf, holdsAddresses, usesIngress } from '../allocator/addresses.js';
+import { holdsAddresses, usesIngress } from '../allocator/addresses.js';
 import { inAssignmentSet } from './assignments.js';
 
 export interface NetState {
@@ -113,4 +113,3 @@ export function inspectEndpoints(state: Omit<NetState, 'dataPathPort'>, networkI
   return { endpoints, peers };
 }
 
-export { addressOf };
