@@ -4,6 +4,9 @@
 // (table `ip tswarm_lb`): the client's source address is kept, and conntrack reverses the
 // translation for replies in the same namespace. Layout:
 //   map vips { ipv4_addr : verdict }           VIP → jump svc_<service id>
+//   set live { ipv4_addr }                     the same VIPs, for the raw chain below (a map
+//                                              whose verdicts jump to DNAT rules cannot be
+//                                              looked up from a filter chain)
 //   chain output (nat, output, -100)           ip daddr vmap @vips
 //   chain svc_<id>                             one rule per VIP of the service this container
 //                                              sees: DNAT over its ACTIVE endpoints on that
@@ -19,8 +22,22 @@
 //                                              container sends (≈1 % of the CPU of a bulk TCP
 //                                              transfer, measured), and with no dead VIP it
 //                                              could never match.
+//   chain notrack_out (filter, output, raw)    conntrack only for what VIP DNAT needs …
+//   chain notrack_in  (filter, prerouting, raw)
+//   chain postrouting (nat, postrouting, 100)  … which the source-port range below marks
 // One chain per service means a change to one service rewrites only its chain (flush + add
 // in one nft transaction). Services in DNSRR mode have no VIP and get nothing.
+//
+// Conntrack is what DNAT costs: every packet the container sends or receives would be looked
+// up in the connection table (≈ 3 % of a bulk transfer's CPU, measured), though only
+// connections to a VIP need it. Replies are told apart without the table by the client's
+// port: a VIP connection's source port is rewritten into VIP_SOURCE_PORTS (the source
+// address stays: the backend still sees the client), a range Linux never picks on its own
+// (net.ipv4.ip_local_port_range is 32768–60999 by default). So a TCP/UDP packet is tracked
+// only when it goes to a VIP, or its local port (source going out, destination coming in) is
+// in that range; everything else — direct connections, and a backend's side of VIP traffic —
+// is marked `notrack` before conntrack sees it. Loopback stays tracked: a container reaching
+// its own task through a VIP gets its replies over `lo`, and they must be translated back.
 import { EndpointMode, type NetworkView } from '@tswarm/api';
 import { addrOf } from './ipv4.js';
 import { LB_TABLE, serviceChainName } from './names.js';
@@ -69,14 +86,25 @@ export function planContainerLb(view: NetworkView, networkIds: ReadonlySet<strin
 }
 
 const OUTPUT_HEAD = 'type nat hook output priority -100; policy accept;';
+/** Source ports of VIP connections after translation (see the top of this file). */
+export const VIP_SOURCE_PORTS = { first: 61000, last: 65535 } as const;
+const TRACKED_CHAINS: readonly (readonly [string, string, readonly string[]])[] = [
+  ['notrack_out', 'type filter hook output priority raw; policy accept;',
+    [`oifname != "lo" meta l4proto { tcp, udp } th sport < ${VIP_SOURCE_PORTS.first} ip daddr != @live notrack`]],
+  ['notrack_in', 'type filter hook prerouting priority raw; policy accept;',
+    [`meta l4proto { tcp, udp } th dport < ${VIP_SOURCE_PORTS.first} notrack`]],
+  ['postrouting', 'type nat hook postrouting priority 100; policy accept;',
+    [`oifname != "lo" ct status dnat meta l4proto { tcp, udp } masquerade to :${VIP_SOURCE_PORTS.first}-${VIP_SOURCE_PORTS.last}`]],
+];
 const REFUSE_CHAIN = 'refuse';
 const REFUSE_HEAD = 'type filter hook output priority 0; policy accept;';
 const REFUSE_RULES = ['ip daddr @dead meta l4proto tcp reject with tcp reset', 'ip daddr @dead reject'];
 
+/** Map `vips` and set `live` (the same keys) change together. */
 function elementLines(op: 'add' | 'delete', entries: readonly (readonly [string, string])[]): string[] {
   if (entries.length === 0) return [];
   const list = entries.map(([vip, chain]) => (op === 'add' ? `${vip} : jump ${chain}` : vip)).join(', ');
-  return [`${op} element ip ${LB_TABLE} vips { ${list} }`];
+  return [`${op} element ip ${LB_TABLE} vips { ${list} }`, `${op} element ip ${LB_TABLE} live { ${entries.map(([vip]) => vip).join(', ')} }`];
 }
 
 function deadLines(op: 'add' | 'delete', vips: readonly string[]): string[] {
@@ -93,8 +121,10 @@ function hasDead(plan: LbPlan): boolean {
 export function renderLbFull(plan: LbPlan): string {
   const body: string[] = [
     'map vips {', '  type ipv4_addr : verdict', '}',
+    'set live {', '  type ipv4_addr', '}',
     'set dead {', '  type ipv4_addr', '}',
     ...chainBlock('output', ['ip daddr vmap @vips'], OUTPUT_HEAD),
+    ...TRACKED_CHAINS.flatMap(([name, head, rules]) => chainBlock(name, rules, head)),
     ...(hasDead(plan) ? chainBlock(REFUSE_CHAIN, REFUSE_RULES, REFUSE_HEAD) : []),
   ];
   const elems: [string, string][] = [];

@@ -20,7 +20,8 @@ import { Kernel } from './kernel.js';
 import { planContainerLb, renderLbDiff, renderLbFull, type LbPlan } from './lb.js';
 import { containerNsName, parseSandboxName, sandboxVethName } from './names.js';
 import { execRunner, type CommandRunner } from './runner.js';
-import { deleteSandbox } from './sandbox.js';
+import { DEFAULT_VXLAN_PORT, deleteSandbox } from './sandbox.js';
+import { renderUnderlayNotrack } from './host-table.js';
 import { forEachLimit, SerialQueue } from './serial.js';
 import { SandboxSet } from './sandbox-set.js';
 import { syncHostPorts, syncIngress, type PortsState } from './mesh.js';
@@ -63,6 +64,8 @@ export class LinuxDataplane implements Dataplane {
   private readonly queue = new SerialQueue();
   private readonly containers = new Map<string, ContainerState>();
   private readonly ports: PortsState = { hostRules: null };
+  /** The data-path port the node table's underlay chains hold; null = unknown (rewrite). */
+  private underlayPort: number | null = null;
   private view: NetworkView | undefined;
   private pendingView: NetworkView | undefined;
   private viewQueued = false;
@@ -235,6 +238,18 @@ export class LinuxDataplane implements Dataplane {
     await forEachLimit([...this.containers.values()], PARALLEL_NAMESPACES, (c) => this.syncLb(c));
     await syncIngress(this.k, this.sandboxes.ingressSandbox(), view, this.log);
     await syncHostPorts(this.k, this.ports, view, this.localPorts(), this.sandboxes.ingressSandbox() ? this.gateway.ingressIp : undefined, this.log);
+    await this.syncUnderlay(view.dataPathPort || DEFAULT_VXLAN_PORT);
+  }
+
+  private async syncUnderlay(port: number): Promise<void> {
+    if (this.underlayPort === port) return;
+    try {
+      await this.k.nft(undefined, renderUnderlayNotrack(port));
+      this.underlayPort = port;
+    } catch (e) {
+      this.underlayPort = null;
+      this.log.warn('underlay notrack rules not applied', { error: String(e) });
+    }
   }
 
   /** After a local endpoint came or went: sandboxes, mesh, host ports, clients. */
@@ -250,6 +265,7 @@ export class LinuxDataplane implements Dataplane {
     this.sandboxes.forget();
     for (const c of this.containers.values()) if (c.lb !== NO_TABLE) c.lb = null;
     this.ports.hostRules = null;
+    this.underlayPort = null;
     await setupGateway(this.k, this.gateway.subnet, this.log).catch((e) => this.log.warn('resync of the gateway failed', { error: String(e) }));
     await this.sandboxes.resyncSettings();
     if (this.view) await this.applyView(this.view);

@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { EndpointMode, NetworkView, PortProtocol, PublishMode, Task, silentLogger, type NetworkEndpoint } from '@tswarm/api';
-import { LinuxDataplane, containerNsName, execRunner } from '../src/index.js';
+import { LinuxDataplane, VIP_SOURCE_PORTS, containerNsName, execRunner } from '../src/index.js';
 import { Lab, LAB_PREFIX, httpGet, inNs, listLabNetns, sh, trySh } from './lab.js';
 
 const N1 = 'n1aaaaaaaaaaaaaaaaaaaaaaa';
@@ -106,6 +106,8 @@ describe('LinuxDataplane on two namespace hosts (root, integration)', function (
     const ping = await trySh(inNs(cns(T.client), ['busybox', 'ping', '-c', '1', '-W', '2', '10.231.1.12']));
     assert.ok(ping.ok, ping.out);
     assert.equal((await httpGet(cns(T.client), 'http://10.231.1.12/')).out.trim(), 'web2');
+    // The encapsulated packets crossed both hosts' namespaces without a conntrack entry.
+    for (const h of [h1, h2]) assert.doesNotMatch(await sh(inNs(h, ['cat', '/proc/net/nf_conntrack'])), /dport=4789 /, h);
   });
 
   it('re-attaching a running container is idempotent and keeps its gateway address', async () => {
@@ -116,6 +118,27 @@ describe('LinuxDataplane on two namespace hosts (root, integration)', function (
 
   it('spreads connections to a VIP over both active backends (DNAT in the client namespace)', async () => {
     const seen = await spread(cns(T.client), 'http://10.231.1.2/', 16);
+    assert.ok(seen.get('web1')! > 0 && seen.get('web2')! > 0, JSON.stringify([...seen]));
+  });
+
+  it('tracks only VIP connections: direct ones leave no conntrack entry at either end; a VIP reply comes back through a port of its own', async () => {
+    const conns = async (ns: string) => (await sh(inNs(ns, ['cat', '/proc/net/nf_conntrack']))).split('\n').filter((l) => / tcp /.test(l));
+    assert.equal((await httpGet(cns(T.client), 'http://10.231.1.12/')).out.trim(), 'web2');
+    assert.deepEqual((await conns(cns(T.client))).filter((l) => l.includes('dst=10.231.1.12 ')), [], 'direct connection tracked in the client');
+    // web2 served VIP connections too (test above): its side of them is not tracked either.
+    assert.deepEqual(await conns(cns(T.web2)), [], 'backend side tracked');
+    const vip = (await conns(cns(T.client))).filter((l) => l.includes('src=10.231.1.21 dst=10.231.1.2 '));
+    assert.ok(vip.length > 0, 'VIP connections must be tracked for DNAT');
+    for (const l of vip) {
+      // Reply tuple: backend → the client's own address (kept), at a port in VIP_SOURCE_PORTS.
+      const reply = /src=(10\.231\.1\.1[12]) dst=10\.231\.1\.21 sport=80 dport=(\d+)/.exec(l);
+      assert.ok(reply && Number(reply[2]) >= VIP_SOURCE_PORTS.first, l);
+    }
+  });
+
+  it('a backend reaching its own service through the VIP gets answers from itself too (loopback stays tracked)', async () => {
+    const seen = await spread(cns(T.web1), 'http://10.231.1.2/', 16);
+    assert.equal(seen.get('error'), undefined, JSON.stringify([...seen]));
     assert.ok(seen.get('web1')! > 0 && seen.get('web2')! > 0, JSON.stringify([...seen]));
   });
 

@@ -4,7 +4,7 @@ import { EndpointMode, NetworkView, PortProtocol, PublishMode } from '@tswarm/ap
 import {
   GatewayAllocator, containerNsName, desiredPeers, diffPeers, dnatSpread, gatewayPlan, gatewayVethName, ingressVethName,
   ipFromMac, macFromIp, overlayMtu, parseContainerNsName, parseKernelPeers, parseSandboxName, peerCommands, pickGatewaySubnet,
-  planContainerLb, planHostPortRules, planIngressRules, renderHostBase, renderIngressTable, renderLbDiff, renderLbFull,
+  planContainerLb, planHostPortRules, planIngressRules, renderHostBase, renderIngressTable, renderLbDiff, renderLbFull, renderUnderlayNotrack,
   sandboxName, sandboxVethName, underlayMtu, vxlanName, needsIngressMesh, type Peer,
 } from '../src/index.js';
 
@@ -150,8 +150,12 @@ describe('VIP load balancing in the client namespace (pure)', () => {
     const s = renderLbFull(planContainerLb(baseView(), new Set(['net1'])));
     assert.match(s, /^table ip tswarm_lb \{\}\ndelete table ip tswarm_lb\ntable ip tswarm_lb \{/);
     assert.match(s, /type nat hook output priority -100; policy accept;\n\s+ip daddr vmap @vips/);
-    assert.match(s, /add element ip tswarm_lb vips \{ 10\.0\.1\.2 : jump svc_s1 \}/);
+    assert.match(s, /add element ip tswarm_lb vips \{ 10\.0\.1\.2 : jump svc_s1 \}\nadd element ip tswarm_lb live \{ 10\.0\.1\.2 \}/);
     assert.doesNotMatch(s, /chain refuse/, 'no dead VIP: no filter hook on every packet the container sends');
+    // Conntrack only for VIP traffic: to a VIP, or at a local port in the VIP source range.
+    assert.match(s, /chain notrack_out \{\n\s+type filter hook output priority raw; policy accept;\n\s+oifname != "lo" meta l4proto \{ tcp, udp \} th sport < 61000 ip daddr != @live notrack\n/);
+    assert.match(s, /chain notrack_in \{\n\s+type filter hook prerouting priority raw; policy accept;\n\s+meta l4proto \{ tcp, udp \} th dport < 61000 notrack\n/);
+    assert.match(s, /oifname != "lo" ct status dnat meta l4proto \{ tcp, udp \} masquerade to :61000-65535/);
     const v = baseView();
     for (const e of v.endpoints) e.active = false;
     const dead = renderLbFull(planContainerLb(v, new Set(['net1'])));
@@ -172,6 +176,7 @@ describe('VIP load balancing in the client namespace (pure)', () => {
     assert.equal(renderLbDiff(p1, planContainerLb(v3, new Set(['net1']))), [
       'flush chain ip tswarm_lb svc_s2',
       'delete element ip tswarm_lb vips { 10.0.1.3 }',
+      'delete element ip tswarm_lb live { 10.0.1.3 }',
       'add element ip tswarm_lb dead { 10.0.1.3 }',
       'add chain ip tswarm_lb refuse { type filter hook output priority 0; policy accept; }',
       'flush chain ip tswarm_lb refuse',
@@ -196,7 +201,7 @@ describe('VIP load balancing in the client namespace (pure)', () => {
     const p1 = planContainerLb(baseView(), new Set(['net1']));
     const d = renderLbDiff(new Map(), p1);
     assert.match(d, /^add chain ip tswarm_lb svc_s1\nflush chain/);
-    assert.equal(renderLbDiff(p1, new Map()), 'delete element ip tswarm_lb vips { 10.0.1.2 }\ndelete chain ip tswarm_lb svc_s1\n');
+    assert.equal(renderLbDiff(p1, new Map()), 'delete element ip tswarm_lb vips { 10.0.1.2 }\ndelete element ip tswarm_lb live { 10.0.1.2 }\ndelete chain ip tswarm_lb svc_s1\n');
   });
 
   it('spreads with numgen over N backends, plain DNAT for one, nothing for none', () => {
@@ -248,5 +253,11 @@ describe('published ports (pure)', () => {
     assert.match(s, /ip saddr 172\.20\.0\.0\/16 oifname != "tsw_gwbridge" masquerade/);
     assert.match(s, /ip daddr != 127\.0\.0\.0\/8 fib daddr type local jump ports/);
     assert.doesNotMatch(s, /flush chain ip tswarm ports|flush table/);
+  });
+
+  it('keeps the overlay\'s own VXLAN packets out of the node\'s conntrack, on the cluster\'s data-path port', () => {
+    const s = renderUnderlayNotrack(7789);
+    assert.match(s, /add chain ip tswarm underlay_in \{ type filter hook prerouting priority raw; policy accept; \}\nflush chain ip tswarm underlay_in\nadd rule ip tswarm underlay_in udp dport 7789 notrack/);
+    assert.match(s, /add chain ip tswarm underlay_out \{ type filter hook output priority raw; policy accept; \}\nflush chain ip tswarm underlay_out\nadd rule ip tswarm underlay_out udp dport 7789 notrack/);
   });
 });
