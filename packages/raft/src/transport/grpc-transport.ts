@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { RaftBatch, RaftStreamEnd, SnapshotAck, SnapshotChunk } from '@tswarm/api';
+import { RaftBatch, SnapshotAck, SnapshotChunk } from '@tswarm/api';
 import type { Message, NodeId } from '../core/types.js';
 import { fromWire } from './codec.js';
 import { AcceptedPipe, DialedPipe, PeerLink } from './peer-link.js';
@@ -134,14 +134,6 @@ export class GrpcTransport implements Transport {
         call.on('cancelled', forget);
         call.on('close', forget);
       },
-      // The one-way call of earlier members.
-      stream: (call: grpc.ServerReadableStream<RaftBatch, RaftStreamEnd>, cb: grpc.sendUnaryData<RaftStreamEnd>) => {
-        const { ok, caller } = identify(call, (e) => cb(e));
-        if (!ok) return;
-        call.on('data', (batch: RaftBatch) => this.deliver(batch, caller));
-        call.on('end', () => cb(null, {}));
-        call.on('error', () => {});
-      },
       installSnapshot: (call: grpc.ServerReadableStream<SnapshotChunk, SnapshotAck>, cb: grpc.sendUnaryData<SnapshotAck>) => {
         const { ok, caller } = identify(call, (e) => cb(e));
         if (!ok) return;
@@ -168,10 +160,6 @@ export class GrpcTransport implements Transport {
     } catch {
       return; // a batch we cannot read is dropped like lost packets
     }
-    this.deliver(batch, provenSender);
-  }
-
-  private deliver(batch: RaftBatch, provenSender: NodeId | undefined): void {
     for (const w of batch.messages) {
       if (provenSender !== undefined && w.from !== provenSender) continue;
       let m: Message;
