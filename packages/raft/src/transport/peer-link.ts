@@ -97,9 +97,9 @@ export class PeerLink {
     const previous = this.accepted;
     this.accepted = call;
     previous?.end();
+    // Also for a replaced Pipe: what we wrote on it may be lost, and a write may wait on it.
     const gone = () => {
-      if (this.accepted !== call) return;
-      this.accepted = undefined;
+      if (this.accepted === call) this.accepted = undefined;
       this.pathLost(call);
     };
     call.on('cancelled', gone);
