@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { Logger, NodeCAService, RaftMembershipService } from '@tswarm/api';
-import { NODE_CHANNEL_OPTIONS, NodeCredentials, NodeServerCredentials, requireRole } from '@tswarm/ca';
+import { NODE_CHANNEL_OPTIONS, NodeCredentials, NodeServerCredentials, peerIdentity, requireRole } from '@tswarm/ca';
 import { newObjectId } from './ids.js';
 import { nodeCAService } from './node-ca-service.js';
 import { bindServer, RaftGroup } from './raft-group.js';
@@ -76,6 +76,8 @@ export class Manager {
       clientCredentials: clientCreds,
       channelOptions: NODE_CHANNEL_OPTIONS,
       authorize: (call) => requireRole(call as never, ['manager'], { clusterId: o.clusterId }).nodeId,
+      // The client credentials already refuse a server without a manager certificate of this cluster.
+      identifyServer: (call) => peerIdentity(call)?.nodeId,
       logger: o.logger,
     });
     server.addService(NodeCAService, nodeCAService({ store: group.store, nowMs: Date.now, newId: newObjectId, clusterId: o.clusterId }));

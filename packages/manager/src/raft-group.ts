@@ -1,7 +1,7 @@
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { Logger, RaftService } from '@tswarm/api';
-import { DEFAULT_KEEP_ENTRIES, forceNewCluster, GrpcTransport, NodeId, openDiskStorage, RaftNode, RaftStorage } from '@tswarm/raft';
+import type { Logger } from '@tswarm/api';
+import { DEFAULT_KEEP_ENTRIES, forceNewCluster, GrpcTransport, GrpcTransportOptions, NodeId, openDiskStorage, RAFT_SERVICE, RaftNode, RaftStorage } from '@tswarm/raft';
 import { AnyTable, Store } from '@tswarm/store';
 
 export interface RaftGroupOptions {
@@ -37,6 +37,8 @@ export interface RaftGroupOptions {
   channelOptions?: grpc.ChannelOptions;
   /** Checks each incoming Raft call (a manager certificate) and returns the caller's node ID. */
   authorize?: (call: grpc.ServerReadableStream<unknown, unknown>) => NodeId | undefined;
+  /** The node ID a dialed member's certificate proves (its manager certificate). */
+  identifyServer?: GrpcTransportOptions['identifyServer'];
   logger: Logger;
 }
 
@@ -93,6 +95,7 @@ export class RaftGroup {
         channelOptions: o.channelOptions,
         handlers,
         authorize: o.authorize,
+        identifyServer: o.identifyServer,
       })),
       bootstrap: o.bootstrap,
       peers: o.peers,
@@ -106,10 +109,10 @@ export class RaftGroup {
     await node.start();
     let ownServer: grpc.Server | undefined;
     if (o.server) {
-      o.server.addService(RaftService, transport!.service());
+      o.server.addService(RAFT_SERVICE, transport!.service());
     } else {
       ownServer = new grpc.Server({ 'grpc.max_receive_message_length': 64 << 20 });
-      ownServer.addService(RaftService, transport!.service());
+      ownServer.addService(RAFT_SERVICE, transport!.service());
       await bindServer(ownServer, o.listenAddr, o.serverCredentials ?? grpc.ServerCredentials.createInsecure());
     }
     o.logger.info('raft member started', { id: o.id, advertise: o.advertiseAddr });

@@ -13,9 +13,12 @@ import { newMessage } from './util.js';
 /**
  * Sends an 'app' (or a 'snap' if the entries it needs are compacted) to `to`
  * if flow control allows. With sendIfEmpty, an empty 'app' still goes out (to
- * carry the commit index or probe). Returns whether a message was sent.
+ * carry the commit index or probe). With commitRound (the round that tells
+ * followers a new commit index), an empty 'app' to a follower whose answer for
+ * everything it covers is already known or in flight is marked commitOnly: the
+ * follower answers it only if it rejects. Returns whether a message was sent.
  */
-export function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): boolean {
+export function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean, commitRound = false): boolean {
   const pr = r.trk.progress.get(to);
   if (!pr || pr.isPaused()) return false;
   const prevIndex = pr.next - 1;
@@ -37,6 +40,10 @@ export function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): bool
     logTerm: prevTerm,
     entries: ents,
     commit: r.raftLog.committed,
+    // Liveness does not rest on this answer: a follower that lags behind `match` gets an
+    // unmarked 'app' (which it answers) on its next heartbeat answer, and rejections are
+    // always answered. In probe state the answer is what unpauses the follower: never marked.
+    commitOnly: commitRound && ents.length === 0 && pr.state === 'replicate' && (pr.match >= prevIndex || pr.inflights.length() > 0),
   }));
   pr.sentEntries(ents.length, ents.length > 0 ? ents[ents.length - 1].index : prevIndex);
   return true;
@@ -69,10 +76,10 @@ export function sendAppend(r: Raft, to: NodeId): void {
   maybeSendAppend(r, to, true);
 }
 
-/** Sends 'app' to every follower and learner. */
-export function bcastAppend(r: Raft): void {
+/** Sends 'app' to every follower and learner; see maybeSendAppend for commitRound. */
+export function bcastAppend(r: Raft, commitRound = false): void {
   for (const id of r.trk.progress.keys()) {
-    if (id !== r.id) sendAppend(r, id);
+    if (id !== r.id) maybeSendAppend(r, id, true, commitRound);
   }
 }
 
@@ -84,7 +91,7 @@ export function bcastAppend(r: Raft): void {
 export function flushBcast(r: Raft): void {
   if (!r.bcastPending) return;
   r.bcastPending = false;
-  if (r.state === 'leader') bcastAppend(r);
+  if (r.state === 'leader') bcastAppend(r, true);
 }
 
 export function sendHeartbeat(r: Raft, to: NodeId, ctx: Uint8Array | undefined): void {
@@ -112,6 +119,8 @@ export function handleAppendEntries(r: Raft, m: Message): void {
   }
   const lastNew = r.raftLog.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
   if (lastNew !== undefined) {
+    // The leader marked it: it holds (or awaits) our answer for everything up to m.index.
+    if (m.commitOnly && m.entries.length === 0) return;
     r.send(newMessage('appResp', { to: m.from, index: lastNew }));
     return;
   }

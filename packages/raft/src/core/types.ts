@@ -87,6 +87,13 @@ export interface Message {
   rejectHint: number;
   snapshot?: Snapshot;
   context?: Uint8Array;
+  /**
+   * 'app' only, set only by the leader: an append without entries that carries the commit
+   * index to a follower in replicate state whose acknowledgement of everything up to `index`
+   * the leader already holds or has in flight. The follower answers it only when it rejects;
+   * a success answer would repeat what the leader knows or is about to learn.
+   */
+  commitOnly?: boolean;
 }
 
 /** Result of a ReadIndex request: reads at `index` or later are linearizable once applied. */

@@ -65,5 +65,6 @@ export function newMessage(type: MessageType, fields: Partial<Message> = {}): Me
     rejectHint: fields.rejectHint ?? 0,
     snapshot: fields.snapshot,
     context: fields.context,
+    commitOnly: fields.commitOnly ?? false,
   };
 }

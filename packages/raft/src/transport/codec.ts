@@ -16,6 +16,7 @@ export function toWire(m: Message): RaftMessage {
     rejectHint: m.rejectHint,
     context: m.context ?? EMPTY,
     hasContext: m.context !== undefined,
+    commitOnly: m.commitOnly ?? false,
     snapshot: m.snapshot ? { index: m.snapshot.metadata.index, term: m.snapshot.metadata.term, confState: { ...m.snapshot.metadata.confState } } : undefined,
   };
 }
@@ -34,6 +35,7 @@ export function fromWire(w: RaftMessage, snapshotData?: Uint8Array): Message {
     commit: w.commit,
     reject: w.reject,
     rejectHint: w.rejectHint,
+    commitOnly: w.commitOnly,
   };
   if (w.hasContext) m.context = w.context;
   if (w.snapshot && snapshotData) {

@@ -1,8 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
-import { RaftBatch, RaftServer, RaftStreamEnd, SnapshotAck, SnapshotChunk } from '@tswarm/api';
+import { RaftBatch, SnapshotAck, SnapshotChunk } from '@tswarm/api';
 import type { Message, NodeId } from '../core/types.js';
 import { fromWire } from './codec.js';
-import { PeerSender } from './peer-sender.js';
+import { AcceptedPipe, DialedPipe, PeerLink } from './peer-link.js';
+import { PIPE_SENDER_HEADER } from './pipe.js';
 import type { Transport, TransportHandlers } from './transport.js';
 
 export interface GrpcTransportOptions {
@@ -17,6 +18,11 @@ export interface GrpcTransportOptions {
    * Messages whose `from` differs from a proven caller ID are dropped.
    */
   authorize?: (call: grpc.ServerReadableStream<unknown, unknown>) => NodeId | undefined;
+  /**
+   * The node ID the certificate of a peer we dialed proves (mTLS), or undefined. Messages
+   * that peer sends back on the Pipe whose `from` differs from it are dropped.
+   */
+  identifyServer?: (call: DialedPipe) => NodeId | undefined;
   nowMs?: () => number;
 }
 
@@ -24,11 +30,14 @@ export interface GrpcTransportOptions {
 export const MAX_SNAPSHOT_BYTES = 2 ** 31;
 
 /**
- * Raft messages over gRPC on the cluster port: the sending half (one PeerSender per
- * peer) and the receiving half (`service()`, registered by the owner on its server).
+ * Raft messages over gRPC on the cluster port: one PeerLink per peer (the Pipes both ways
+ * and snapshots) and the receiving half (`service()`, registered by the owner on its
+ * server with RAFT_SERVICE).
  */
 export class GrpcTransport implements Transport {
-  private readonly peers = new Map<NodeId, PeerSender>();
+  private readonly peers = new Map<NodeId, PeerLink>();
+  /** Pipes dialed to us by members not (yet) added as peers; handed over on addPeer. */
+  private readonly unclaimed = new Map<NodeId, AcceptedPipe>();
   private readonly nowMs: () => number;
 
   constructor(private readonly opts: GrpcTransportOptions) {
@@ -47,15 +56,32 @@ export class GrpcTransport implements Transport {
     if (existing?.address === address) return;
     existing?.close();
     const { handlers } = this.opts;
-    this.peers.set(id, new PeerSender(id, address, this.opts.credentials, {
-      'grpc.max_receive_message_length': 64 << 20,
-      'grpc.max_send_message_length': 64 << 20,
-      // No gRPC-level retries: Raft retransmits lost messages itself, and grpc-js's retry
-      // layer would keep every message of the long-lived stream in a replay buffer and hold
-      // each write until the previous one completed (measured: ~15 % of the CPU per message).
-      'grpc.enable_retries': 0,
-      ...this.opts.channelOptions,
-    }, handlers, this.nowMs));
+    const link = new PeerLink(id, address, {
+      self: this.opts.id,
+      credentials: this.opts.credentials,
+      channelOptions: {
+        'grpc.max_receive_message_length': 64 << 20,
+        'grpc.max_send_message_length': 64 << 20,
+        // No gRPC-level retries: Raft retransmits lost messages itself, and grpc-js's retry
+        // layer would keep every message of the long-lived stream in a replay buffer and hold
+        // each write until the previous one completed (measured: ~15 % of the CPU per message).
+        'grpc.enable_retries': 0,
+        ...this.opts.channelOptions,
+      },
+      events: {
+        onBatch: (bytes, proven) => this.receive(bytes, proven),
+        onUnreachable: (peer) => handlers.onUnreachable(peer),
+        onSnapshotStatus: (peer, ok) => handlers.onSnapshotStatus(peer, ok),
+      },
+      nowMs: this.nowMs,
+      identifyServer: this.opts.identifyServer,
+    });
+    this.peers.set(id, link);
+    const pipe = this.unclaimed.get(id);
+    if (pipe) {
+      this.unclaimed.delete(id);
+      link.accept(pipe);
+    }
   }
 
   removePeer(id: NodeId): void {
@@ -66,43 +92,51 @@ export class GrpcTransport implements Transport {
   close(): void {
     for (const p of this.peers.values()) p.close();
     this.peers.clear();
+    for (const pipe of this.unclaimed.values()) pipe.end();
+    this.unclaimed.clear();
   }
 
-  /** The receiving half, for the owner's grpc.Server: `server.addService(RaftService, t.service())`. */
-  service(): RaftServer {
+  /** The receiving half, for the owner's grpc.Server: `server.addService(RAFT_SERVICE, t.service())`. */
+  service(): grpc.UntypedServiceImplementation {
     const { handlers, authorize } = this.opts;
+    const identify = (call: unknown, refuse: (e: grpc.ServiceError) => void): { ok: boolean; caller?: NodeId } => {
+      try {
+        return { ok: true, caller: authorize?.(call as grpc.ServerReadableStream<unknown, unknown>) };
+      } catch (e) {
+        refuse(e as grpc.ServiceError);
+        return { ok: false };
+      }
+    };
     return {
-      stream: (call: grpc.ServerReadableStream<RaftBatch, RaftStreamEnd>, cb: grpc.sendUnaryData<RaftStreamEnd>) => {
-        let caller: NodeId | undefined;
-        try {
-          caller = authorize?.(call as grpc.ServerReadableStream<unknown, unknown>);
-        } catch (e) {
-          cb(e as grpc.ServiceError);
+      pipe: (call: AcceptedPipe) => {
+        const { ok, caller } = identify(call, (e) => call.emit('error', e));
+        if (!ok) return;
+        const claimed = call.metadata.get(PIPE_SENDER_HEADER)[0];
+        const member = caller ?? (typeof claimed === 'string' && claimed !== '' ? claimed : undefined);
+        if (caller !== undefined && claimed !== undefined && claimed !== caller) {
+          call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: `raft pipe: member ${String(claimed)} does not match the certificate of ${caller}` });
           return;
         }
-        call.on('data', (batch: RaftBatch) => {
-          for (const w of batch.messages) {
-            if (caller !== undefined && w.from !== caller) continue;
-            let m: Message;
-            try {
-              m = fromWire(w);
-            } catch {
-              continue; // a message we cannot read is dropped like a lost packet
-            }
-            handlers.onMessage(m);
-          }
-        });
-        call.on('end', () => cb(null, {}));
+        call.on('data', (bytes: Buffer) => this.receive(bytes, caller));
+        call.on('end', () => call.end());
         call.on('error', () => {});
+        if (member === undefined || member === this.opts.id) return;
+        const link = this.peers.get(member);
+        if (link) {
+          link.accept(call);
+          return;
+        }
+        this.unclaimed.get(member)?.end();
+        this.unclaimed.set(member, call);
+        const forget = () => {
+          if (this.unclaimed.get(member) === call) this.unclaimed.delete(member);
+        };
+        call.on('cancelled', forget);
+        call.on('close', forget);
       },
       installSnapshot: (call: grpc.ServerReadableStream<SnapshotChunk, SnapshotAck>, cb: grpc.sendUnaryData<SnapshotAck>) => {
-        let caller: NodeId | undefined;
-        try {
-          caller = authorize?.(call as grpc.ServerReadableStream<unknown, unknown>);
-        } catch (e) {
-          cb(e as grpc.ServiceError);
-          return;
-        }
+        const { ok, caller } = identify(call, (e) => cb(e));
+        if (!ok) return;
         const receiver = new SnapshotReceiver();
         call.on('data', (chunk: SnapshotChunk) => receiver.add(chunk));
         call.on('end', () => {
@@ -117,6 +151,25 @@ export class GrpcTransport implements Transport {
         call.on('error', () => {});
       },
     };
+  }
+
+  private receive(bytes: Buffer, provenSender: NodeId | undefined): void {
+    let batch: RaftBatch;
+    try {
+      batch = RaftBatch.decode(bytes);
+    } catch {
+      return; // a batch we cannot read is dropped like lost packets
+    }
+    for (const w of batch.messages) {
+      if (provenSender !== undefined && w.from !== provenSender) continue;
+      let m: Message;
+      try {
+        m = fromWire(w);
+      } catch {
+        continue; // a message we cannot read is dropped like a lost packet
+      }
+      this.opts.handlers.onMessage(m);
+    }
   }
 }
 

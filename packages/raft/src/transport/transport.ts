@@ -5,7 +5,9 @@ import type { Message, NodeId } from '../core/types.js';
  * - `send` never blocks and never throws: a message that cannot be delivered is dropped
  *   (Raft retransmits) and the peer is reported through `onUnreachable`, so the leader
  *   falls back to probing it.
- * - Messages to one peer are delivered in the order they were sent, or not at all.
+ * - Messages to one peer are delivered in the order they were sent, or not at all, except
+ *   around a reconnect, when a few may overtake others (the gRPC transport switching Pipes).
+ *   Raft tolerates that (stale appends and answers are recognised by index and term).
  * - A 'snap' message is delivered whole; the outcome is reported through
  *   `onSnapshotStatus` (ok=false lets the leader retry later).
  * - Incoming messages are handed to `onMessage` one at a time on the event loop; the

@@ -192,6 +192,41 @@ describe('raft core: batching, pipelining and flow control (thesis §10.2)', () 
     assert.equal(dec(net.peer('b').storage.entries(10, 11, Infinity)[0].data), 'p4');
   });
 
+  it('the commit index reaches followers in commit-only appends they do not answer when the leader holds their ack', () => {
+    const net = Network.bootstrap(['a', 'b', 'c']);
+    net.campaign('a');
+    net.propose('a', 'warmup'); // b and c are now in replicate state
+    const before = net.delivered.length;
+    net.propose('a', 'x');
+    const sent = net.delivered.slice(before);
+    const commitOnly = sent.filter((m) => m.commitOnly);
+    assert.deepEqual(commitOnly.map((m) => [m.type, m.from, m.to, m.entries.length]), [['app', 'a', 'b', 0], ['app', 'a', 'c', 0]]);
+    // One answer per follower: for the entry, none for the commit-only append.
+    assert.deepEqual(sent.filter((m) => m.type === 'appResp').map((m) => m.from).sort(), ['b', 'c']);
+    for (const id of ['a', 'b', 'c']) assert.deepEqual(net.peer(id).applied, ['warmup', 'x'], id);
+  });
+
+  it('a follower answers a commit-only append it rejects', () => {
+    const { node } = nodeWithLog('b', [ent(1, 1), ent(2, 1)], 2);
+    node.step(newMessage('app', { from: 'a', to: 'b', term: 2, index: 4, logTerm: 2, commit: 4, commitOnly: true }));
+    const resp = node.ready().messages.find((m) => m.type === 'appResp')!;
+    assert.equal(resp.reject, true);
+    assert.equal(resp.rejectHint, 2);
+  });
+
+  it('a leader whose ack from a follower was lost learns the follower\'s progress from the append a heartbeat answer triggers', () => {
+    const net = Network.bootstrap(['a', 'b', 'c']);
+    net.campaign('a');
+    net.propose('a', 'warmup');
+    net.filter = (m) => !(m.from === 'b' && m.type === 'appResp'); // b's acks are lost
+    net.propose('a', 'x');
+    const last = net.node('a').status().lastIndex;
+    assert.ok(net.node('a').status().progress!.b.match < last);
+    net.filter = undefined;
+    net.tick(1);
+    assert.equal(net.node('a').status().progress!.b.match, last);
+  });
+
   it('the transport reporting a follower unreachable moves it from replicate to probe', () => {
     const net = Network.bootstrap(['a', 'b', 'c']);
     net.campaign('a');

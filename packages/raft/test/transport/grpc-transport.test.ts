@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
-import { RaftService } from '@tswarm/api';
-import { GrpcTransport, SNAPSHOT_CHUNK_BYTES } from '../../src/index.js';
+import { GrpcTransport, RAFT_SERVICE, SNAPSHOT_CHUNK_BYTES } from '../../src/index.js';
 import type { Message } from '../../src/core/types.js';
 
 function msg(from: string, to: string, index: number, extra: Partial<Message> = {}): Message {
@@ -20,7 +19,7 @@ interface Member {
   snapStatus: Array<[string, boolean]>;
 }
 
-async function member(id: string, authorize?: (call: unknown) => string | undefined): Promise<Member> {
+async function member(id: string, authorize?: (call: unknown) => string | undefined, identifyServer?: () => string | undefined): Promise<Member> {
   const m = { received: [], unreachable: [], snapStatus: [] } as unknown as Member;
   m.transport = new GrpcTransport({
     id,
@@ -31,9 +30,10 @@ async function member(id: string, authorize?: (call: unknown) => string | undefi
       onSnapshotStatus: (p, ok) => m.snapStatus.push([p, ok]),
     },
     authorize: authorize as never,
+    identifyServer,
   });
   m.server = new grpc.Server();
-  m.server.addService(RaftService, m.transport.service());
+  m.server.addService(RAFT_SERVICE, m.transport.service());
   m.port = await new Promise<number>((res, rej) => m.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
   return m;
 }
@@ -92,6 +92,47 @@ describe('gRPC Raft transport', () => {
     a.transport.send([msg('a', 'gone', 1), msg('a', 'stranger', 1)]);
     await until(() => a.unreachable.includes('gone'));
     assert.ok(!a.unreachable.includes('stranger'));
+  });
+
+  it('sends on the Pipe the peer dialed to it, so a member its own dial cannot reach still gets its messages', async () => {
+    const a = await member('a');
+    const b = await member('b');
+    live.push(a, b);
+    a.transport.addPeer('b', '127.0.0.1:1'); // a's own Pipe to b never connects
+    b.transport.addPeer('a', `127.0.0.1:${a.port}`);
+    for (let i = 1; b.received.length === 0; i++) {
+      a.transport.send([msg('a', 'b', i)]);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const next = b.received.at(-1)!.index + 1;
+    for (let i = next; i < next + 100; i++) a.transport.send([msg('a', 'b', i)]);
+    await until(() => b.received.at(-1)!.index === next + 99);
+    assert.deepEqual(b.received.slice(-100).map((m) => m.index), Array.from({ length: 100 }, (_, i) => next + i));
+  });
+
+  it('drops messages on a dialed Pipe whose sender differs from the identity the server\'s certificate proves', async () => {
+    const a = await member('a', undefined, () => 'b');
+    const b = await member('b');
+    live.push(a, b);
+    a.transport.addPeer('b', `127.0.0.1:${b.port}`);
+    b.transport.addPeer('a', '127.0.0.1:1'); // b can only answer on the Pipe a dialed
+    for (let i = 1; a.received.length === 0; i++) {
+      b.transport.send([msg('mallory', 'a', i), msg('b', 'a', i)]);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(a.received.every((m) => m.from === 'b'));
+  });
+
+  it('refuses a Pipe whose announced member differs from the identity the credentials prove', async () => {
+    const a = await member('a');
+    const b = await member('b', () => 'c');
+    live.push(a, b);
+    a.transport.addPeer('b', `127.0.0.1:${b.port}`);
+    a.transport.send([msg('a', 'b', 1)]);
+    await until(() => a.unreachable.includes('b'));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(b.received, []);
   });
 
   it('drops messages whose sender differs from the identity the credentials prove', async () => {
