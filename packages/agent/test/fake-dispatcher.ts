@@ -157,14 +157,7 @@ export class FakeDispatcher {
   }
 }
 
-/** Polls `cond` every 10 ms until it holds, or fails after `timeoutMs` with `what`. */
-export async function until(what: string, cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { waitUntil as until } from '@tswarm/api';
 
 export function stateOf(cluster: FakeCluster, taskId: string): TaskState | undefined {
   return cluster.tasks.get(taskId)?.status?.state;

@@ -6,3 +6,4 @@ export * from './version.js';
 export * from './logger.js';
 export * from './mac.js';
 export * from './prng.js';
+export * from './wait.js';

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { NodeCAService, NodeCAServer } from '@tswarm/api';
+import { NodeCAService, NodeCAServer, waitUntil } from '@tswarm/api';
 import {
   createNodeKeyAndCSR, createRootCA, issueNodeCert, MIN_NODE_CERT_VALIDITY_MS, NodeCredentials, NodeKeyStore, NodeRole,
   parseNodeIdentity, peerIdentity, renewalRetryDelayMs, RootCA, serverCredentials, TlsIdentity,
@@ -134,7 +134,7 @@ describe('certificate renewer (fake NodeCA over mTLS)', () => {
     const one = await s.p;
     s = saved();
     // The fake clock ran ahead of the CA's real one, so the next renewal may be due at once.
-    await until(() => presented.length === 2 || timers.pending.some((t) => !t.cancelled));
+    await waitUntil('a renewal presented or scheduled', () => presented.length === 2 || timers.pending.some((t) => !t.cancelled));
     if (presented.length < 2) timers.fire();
     await s.p;
     r.stop();
@@ -153,10 +153,10 @@ describe('certificate renewer (fake NodeCA over mTLS)', () => {
     behave = ['fail', 'fail'];
     r.start();
     timers.fire();
-    await until(() => presented.length === 1 && timers.pending.some((t) => !t.cancelled));
+    await waitUntil('the first renewal presented and the next scheduled', () => presented.length === 1 && timers.pending.some((t) => !t.cancelled));
     assert.equal(creds.tls.certPem, first.certPem);
     assert.equal(timers.fire(), renewalRetryDelayMs(0, rng));
-    await until(() => presented.length === 2 && timers.pending.some((t) => !t.cancelled));
+    await waitUntil('the second renewal presented and the next scheduled', () => presented.length === 2 && timers.pending.some((t) => !t.cancelled));
     assert.equal(timers.fire(), renewalRetryDelayMs(1, rng), 'backs off');
     await s.p;
     r.stop();
@@ -171,7 +171,7 @@ describe('certificate renewer (fake NodeCA over mTLS)', () => {
     r.start();
     behave = ['worker', 'manager']; // the first manager asked has not seen the promotion yet
     r.renewNow('promoted', 'manager'); // at once: no timer
-    await until(() => presented.length === 1 && timers.pending.some((t) => !t.cancelled));
+    await waitUntil('the first renewal presented and the next scheduled', () => presented.length === 1 && timers.pending.some((t) => !t.cancelled));
     assert.equal(creds.identity.role, 'worker', 'a worker certificate is not taken for a promotion');
     timers.fire();
     await s.p;
@@ -180,10 +180,3 @@ describe('certificate renewer (fake NodeCA over mTLS)', () => {
   });
 });
 
-async function until(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -4,7 +4,7 @@
 // a metadata header stands in for the mTLS manager certificate.
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { ControlClient, ControlService, LogMessage, ManagerLogsClient, ManagerLogsService, silentLogger } from '@tswarm/api';
+import { ControlClient, ControlService, LogMessage, ManagerLogsClient, ManagerLogsService, silentLogger, waitUntil } from '@tswarm/api';
 import { StatusError } from '@tswarm/ca';
 import { leaderChangedMessage, NO_LEADER_MESSAGE, serviceLogsHandlers, type LogStream, type LogSubscribeOptions, type ServiceLogsDeps } from '../src/index.js';
 
@@ -125,14 +125,6 @@ function logs(m: FakeManager, req: { serviceId: string; follow?: boolean }) {
   return { lines, call, done };
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 describe('service logs on a manager that is not the leader', () => {
   let leader: FakeManager;
   let follower: FakeManager;
@@ -159,7 +151,7 @@ describe('service logs on a manager that is not the leader', () => {
 
   it('forwards to the leader and relays its lines until the leader ends the stream', async () => {
     const r = logs(follower, { serviceId: 'web' });
-    await until('the leader subscribed', () => leader.streams.length === 1);
+    await waitUntil('the leader subscribed', () => leader.streams.length === 1);
     assert.deepEqual(leader.subscribed[0], { serviceId: 'svc-web', follow: false, tail: -1 });
     leader.streams[0]!.push('hello');
     leader.streams[0]!.push('world');
@@ -172,30 +164,30 @@ describe('service logs on a manager that is not the leader', () => {
 
   it('follows until the client cancels, and then the leader stops collecting too', async () => {
     const r = logs(follower, { serviceId: 'web', follow: true });
-    await until('the leader subscribed', () => leader.streams.length === 1);
+    await waitUntil('the leader subscribed', () => leader.streams.length === 1);
     leader.streams[0]!.push('one');
-    await until('a line relayed', () => r.lines.length === 1);
+    await waitUntil('a line relayed', () => r.lines.length === 1);
     r.call.cancel();
     assert.equal((await r.done).code, grpc.status.CANCELLED);
-    await until('the leader closed its subscription', () => leader.streams[0]!.closed);
+    await waitUntil('the leader closed its subscription', () => leader.streams[0]!.closed);
   });
 
   it('ends with one line when this manager sees another leader mid-stream', async () => {
     const r = logs(follower, { serviceId: 'web', follow: true });
-    await until('the leader subscribed', () => leader.streams.length === 1);
+    await waitUntil('the leader subscribed', () => leader.streams.length === 1);
     leader.streams[0]!.push('one');
-    await until('a line relayed', () => r.lines.length === 1);
+    await waitUntil('a line relayed', () => r.lines.length === 1);
     follower.setLeader('X', '127.0.0.1:1');
     const err = (await r.done) as grpc.ServiceError;
     assert.equal(err.code, grpc.status.ABORTED);
     assert.equal(err.details, leaderChangedMessage(leader.addr));
     assert.doesNotMatch(err.details, /\n/);
-    await until('the leader closed its subscription', () => leader.streams[0]!.closed);
+    await waitUntil('the leader closed its subscription', () => leader.streams[0]!.closed);
   });
 
   it('ends with the same line when the leader stops leading mid-stream', async () => {
     const r = logs(follower, { serviceId: 'web', follow: true });
-    await until('the leader subscribed', () => leader.streams.length === 1);
+    await waitUntil('the leader subscribed', () => leader.streams.length === 1);
     leader.stopLeading();
     const err = (await r.done) as grpc.ServiceError;
     assert.equal(err.code, grpc.status.ABORTED);
@@ -238,9 +230,9 @@ describe('service logs on a manager that is not the leader', () => {
 
   it('the leader streams from its own dispatcher, and says so in one line when it stops leading', async () => {
     const r = logs(leader, { serviceId: 'web', follow: true });
-    await until('subscribed locally', () => leader.streams.length === 1);
+    await waitUntil('subscribed locally', () => leader.streams.length === 1);
     leader.streams[0]!.push('local');
-    await until('a line', () => r.lines.length === 1);
+    await waitUntil('a line', () => r.lines.length === 1);
     leader.stopLeading();
     const err = (await r.done) as grpc.ServiceError;
     assert.equal(err.code, grpc.status.ABORTED);

@@ -1,20 +1,12 @@
 // The leader's allocation step as it runs: the control API writes services, the
 // orchestration loop gives VIPs, task addresses and node ingress addresses.
 import * as assert from 'node:assert/strict';
-import { Network, NetworkSpec, PublishMode, TaskState, silentLogger, type Task } from '@tswarm/api';
+import { Network, NetworkSpec, PublishMode, TaskState, silentLogger, waitUntil, type Task } from '@tswarm/api';
 import { OrchestrationLoop } from '../../src/orchestration-loop.js';
 import { networksTable, nodesTable, servicesTable, tasksTable } from '../../src/tables.js';
 import { buildNetworkViews } from '../../src/dispatcher/network-views.js';
 import { readNetState } from '../../src/dispatcher/network-view-publisher.js';
 import { addCluster, addNode, harness, idGen, spec, type Harness } from '../controlapi/harness.js';
-
-async function until(what: string, cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('allocation in the orchestration pass', () => {
   let h: Harness;
@@ -37,7 +29,7 @@ describe('allocation in the orchestration pass', () => {
     const { network } = await h.api.createNetwork({ spec: NetworkSpec.fromPartial({ name: 'app', ipam: { subnet: '10.9.0.0/24' } }) });
     await h.api.createService({ spec: spec({ task: { container: { image: 'busybox' }, networks: [{ target: 'app', aliases: ['www'] }] } }) });
     loop.start();
-    await until('3 tasks assigned', () => tasks().filter((t) => t.status?.state === TaskState.TASK_STATE_ASSIGNED).length === 3);
+    await waitUntil('3 tasks assigned', () => tasks().filter((t) => t.status?.state === TaskState.TASK_STATE_ASSIGNED).length === 3);
     const svc = h.store.view((tx) => tx.list(servicesTable)[0]!.object);
     assert.deepEqual(svc.endpoint?.virtualIps, [{ networkId: network!.id, addr: '10.9.0.2/24' }]);
     const addrs = tasks().map((t) => t.networks[0]!.addresses[0]).sort();
@@ -50,7 +42,7 @@ describe('allocation in the orchestration pass', () => {
     await h.api.createNetwork({ spec: NetworkSpec.fromPartial({ name: 'tiny', ipam: { subnet: '10.9.1.0/29' } }) }); // .2–.6 usable
     await h.api.createService({ spec: spec({ task: { container: { image: 'busybox' }, networks: [{ target: 'tiny' }] }, mode: { $case: 'replicated', value: { replicas: 5 } } }) });
     loop.start();
-    await until('one task says why', () => tasks().some((t) => t.status?.err === 'no IP address left in network tiny (10.9.1.0/29)'));
+    await waitUntil('one task says why', () => tasks().some((t) => t.status?.err === 'no IP address left in network tiny (10.9.1.0/29)'));
     const stuck = tasks().filter((t) => t.status?.state === TaskState.TASK_STATE_NEW);
     assert.equal(stuck.length, 1, '4 addresses for the VIP + 3 tasks; the fourth task waits');
     assert.equal(stuck[0]!.status?.message, 'pending network address allocation');
@@ -60,14 +52,14 @@ describe('allocation in the orchestration pass', () => {
       const row = tx.get(tasksTable, victim.id)!;
       tx.update(tasksTable, { ...row.object, status: { ...row.object.status!, state: TaskState.TASK_STATE_FAILED } }, row.version);
     });
-    await until('the waiting task got an address', () => tasks().find((t) => t.id === stuck[0]!.id)!.status!.state >= TaskState.TASK_STATE_PENDING);
+    await waitUntil('the waiting task got an address', () => tasks().find((t) => t.id === stuck[0]!.id)!.status!.state >= TaskState.TASK_STATE_PENDING);
   });
 
   it('publishing through the mesh joins tasks to ingress and gives every node an ingress address; views say so', async () => {
     await h.api.createService({ spec: spec({ endpoint: { ports: [{ targetPort: 80, publishedPort: 8080, publishMode: PublishMode.PUBLISH_MODE_INGRESS }] } }) });
     loop.start();
-    await until('nodes have ingress addresses', () => h.store.view((tx) => tx.list(nodesTable).every((r) => r.object.attachments.length === 1)));
-    await until('tasks assigned', () => tasks().filter((t) => t.status?.state === TaskState.TASK_STATE_ASSIGNED).length === 3);
+    await waitUntil('nodes have ingress addresses', () => h.store.view((tx) => tx.list(nodesTable).every((r) => r.object.attachments.length === 1)));
+    await waitUntil('tasks assigned', () => tasks().filter((t) => t.status?.state === TaskState.TASK_STATE_ASSIGNED).length === 3);
     const ingress = h.store.view((tx) => tx.list(networksTable).map((r) => r.object).find((n) => n.spec?.ingress)!);
     assert.ok(tasks().every((t) => t.networks.length === 1 && t.networks[0]!.networkId === ingress.id));
     const views = buildNetworkViews(readNetState(h.store), ['n1', 'n2']);

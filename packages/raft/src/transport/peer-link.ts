@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { RaftBatch, RaftClient } from '@tswarm/api';
 import type { Message, NodeId } from '../core/types.js';
 import { toWire } from './codec.js';
-import { PIPE_METHOD, PIPE_SENDER_HEADER } from './pipe.js';
+import { passthrough, PIPE_METHOD, PIPE_SENDER_HEADER } from './pipe.js';
 
 /**
  * Messages waiting for one peer beyond this are dropped: a peer that cannot keep up is
@@ -213,5 +213,3 @@ function encodeBatch(batch: RaftBatch): Buffer {
   const bytes = RaftBatch.encode(batch).finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
-
-const passthrough = (b: Buffer): Buffer => b;

@@ -6,7 +6,8 @@ export const PIPE_SENDER_HEADER = 'tswarm-raft-member';
 
 export const PIPE_METHOD = RaftService.pipe.path;
 
-const passthrough = (b: Buffer): Buffer => b;
+/** Pipe's (de)serializer on both ends: batches travel as the bytes the transport encodes. */
+export const passthrough = (b: Buffer): Buffer => b;
 
 /**
  * The Raft service as the transport serves it: the generated definition, except that Pipe

@@ -7,6 +7,7 @@ import {
   type Entry, type HardState, type Message, type NodeId, type Transport,
 } from '../../src/index.js';
 import { encodeMemberContext } from '../../src/node/snapshot-codec.js';
+import { waitUntil } from '@tswarm/api';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -37,14 +38,6 @@ class FakeTransport implements Transport {
     this.peers.delete(id);
   }
   close(): void {}
-}
-
-async function until(what: string, cond: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe('force new cluster: the plan', () => {
@@ -125,7 +118,7 @@ describe('force new cluster: the node', () => {
     const s = startNode(disk, true);
     await s.storage.save(s.forced!.hardState, s.forced!.entries, true);
     await s.node.start();
-    await until('a leads', () => s.node.isLeader());
+    await waitUntil('a leads', () => s.node.isLeader());
     assert.deepEqual(s.applied, ['x=1', 'x=2']);
     assert.deepEqual(s.node.status().members.map((m) => [m.id, m.voter]), [['a', true]]);
     assert.deepEqual([...s.transport.peers], []);
@@ -138,7 +131,7 @@ describe('force new cluster: the node', () => {
     // The removals are in its log: a plain restart is still a one-member group.
     const again = startNode(disk, false);
     await again.node.start();
-    await until('a leads after a restart', () => again.node.isLeader());
+    await waitUntil('a leads after a restart', () => again.node.isLeader());
     assert.deepEqual(again.applied, ['x=1', 'x=2', 'x=3']);
     assert.deepEqual(again.node.status().members.map((m) => m.id), ['a']);
   });

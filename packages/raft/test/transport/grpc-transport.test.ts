@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
+import { waitUntil } from '@tswarm/api';
 import { GrpcTransport, RAFT_SERVICE, SNAPSHOT_CHUNK_BYTES } from '../../src/index.js';
 import type { Message } from '../../src/core/types.js';
 
@@ -38,14 +39,6 @@ async function member(id: string, authorize?: (call: unknown) => string | undefi
   return m;
 }
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 describe('gRPC Raft transport', () => {
   const live: Member[] = [];
   afterEach(() => {
@@ -61,7 +54,7 @@ describe('gRPC Raft transport', () => {
     live.push(a, b);
     a.transport.addPeer('b', `127.0.0.1:${b.port}`);
     for (let i = 1; i <= 500; i++) a.transport.send([msg('a', 'b', i, i % 7 === 0 ? { context: Buffer.from('ctx') } : {})]);
-    await until(() => b.received.length === 500);
+    await waitUntil('500 messages received', () => b.received.length === 500);
     assert.deepEqual(b.received.map((m) => m.index), Array.from({ length: 500 }, (_, i) => i + 1));
     const m7 = b.received[6]!;
     assert.equal(Buffer.from(m7.context!).toString(), 'ctx');
@@ -78,7 +71,7 @@ describe('gRPC Raft transport', () => {
     const data = Buffer.alloc(SNAPSHOT_CHUNK_BYTES * 2 + 123);
     for (let i = 0; i < data.length; i++) data[i] = i % 251;
     a.transport.send([{ ...msg('a', 'b', 9), type: 'snap', entries: [], snapshot: { metadata: { index: 900, term: 4, confState: { voters: ['a', 'b'], learners: ['c'] } }, data } }]);
-    await until(() => b.received.length === 1 && a.snapStatus.length === 1);
+    await waitUntil('the snapshot received and reported', () => b.received.length === 1 && a.snapStatus.length === 1);
     const snap = b.received[0]!.snapshot!;
     assert.deepEqual(snap.metadata, { index: 900, term: 4, confState: { voters: ['a', 'b'], learners: ['c'] } });
     assert.ok(Buffer.from(snap.data).equals(data));
@@ -90,7 +83,7 @@ describe('gRPC Raft transport', () => {
     live.push(a);
     a.transport.addPeer('gone', '127.0.0.1:1');
     a.transport.send([msg('a', 'gone', 1), msg('a', 'stranger', 1)]);
-    await until(() => a.unreachable.includes('gone'));
+    await waitUntil('the dead peer reported unreachable', () => a.unreachable.includes('gone'));
     assert.ok(!a.unreachable.includes('stranger'));
   });
 
@@ -106,7 +99,7 @@ describe('gRPC Raft transport', () => {
     }
     const next = b.received.at(-1)!.index + 1;
     for (let i = next; i < next + 100; i++) a.transport.send([msg('a', 'b', i)]);
-    await until(() => b.received.at(-1)!.index === next + 99);
+    await waitUntil('the last of 100 messages received', () => b.received.at(-1)!.index === next + 99);
     assert.deepEqual(b.received.slice(-100).map((m) => m.index), Array.from({ length: 100 }, (_, i) => next + i));
   });
 
@@ -130,7 +123,7 @@ describe('gRPC Raft transport', () => {
     live.push(a, b);
     a.transport.addPeer('b', `127.0.0.1:${b.port}`);
     a.transport.send([msg('a', 'b', 1)]);
-    await until(() => a.unreachable.includes('b'));
+    await waitUntil('b reported unreachable', () => a.unreachable.includes('b'));
     await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(b.received, []);
   });
@@ -141,7 +134,7 @@ describe('gRPC Raft transport', () => {
     live.push(a, b);
     a.transport.addPeer('b', `127.0.0.1:${b.port}`);
     a.transport.send([msg('mallory', 'b', 1), msg('a', 'b', 2)]);
-    await until(() => b.received.length === 1);
+    await waitUntil('one message received', () => b.received.length === 1);
     await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(b.received.map((m) => m.from), ['a']);
   });
