@@ -171,8 +171,9 @@ export class SandboxSet {
       const key = JSON.stringify([eps, sb.ingress?.cidr ?? '']);
       if (sb.fastPath === key) return;
       try {
-        await fast.apply(sb.name, sb.vni, eps);
+        const { veths } = await fast.apply(sb.name, sb.vni, eps);
         sb.fastPath = key;
+        this.log.debug('eBPF fast path applied', { sandbox: sb.name, endpoints: eps.length, veths });
       } catch (e) {
         sb.fastPath = null;
         this.log.warn('eBPF fast path not applied; the sandbox bridge carries the traffic', { sandbox: sb.name, error: String(e) });

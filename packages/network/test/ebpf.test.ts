@@ -58,7 +58,9 @@ const A = '02:42:0a:00:01:05';
 const B = '02:42:0a:00:01:06';
 const BR = '7a:11:22:33:44:55';
 const REMOTE = '02:42:0a:00:01:09';
-const PLAN: FastPathPlan = { vxlanIfindex: 3, bridgeMac: BR, endpoints: [{ mac: A, ifindex: 11 }, { mac: B, ifindex: 12 }] };
+/** C is local but its veth is not in place yet: no redirect to it, and never to the VXLAN device. */
+const C = '02:42:0a:00:01:07';
+const PLAN: FastPathPlan = { vxlanIfindex: 3, bridgeMac: BR, endpoints: [{ mac: A, ifindex: 11 }, { mac: B, ifindex: 12 }], localMacs: [A, B, C] };
 
 describe('fast-path programs (pure, run on frames by a test interpreter)', () => {
   it('reads a MAC as the little-endian words the program loads', () => {
@@ -80,8 +82,8 @@ describe('fast-path programs (pure, run on frames by a test interpreter)', () =>
     }
   });
 
-  it('from the overlay: broadcast, the bridge, unknown MACs and a MAC differing only in its last two bytes go to the bridge', () => {
-    for (const mac of ['ff:ff:ff:ff:ff:ff', BR, REMOTE, '02:42:0a:00:ff:05', '02:42:0a:01:01:05']) {
+  it('from the overlay: broadcast, the bridge, unknown MACs, a local endpoint without its veth yet and a MAC differing only in its last two bytes go to the bridge', () => {
+    for (const mac of ['ff:ff:ff:ff:ff:ff', BR, REMOTE, C, '02:42:0a:00:ff:05', '02:42:0a:01:01:05']) {
       const run = runProgram(from, frame(mac));
       assert.deepEqual([run.verdict, run.calls.length], [TC_ACT_OK, 0], mac);
     }
@@ -93,8 +95,8 @@ describe('fast-path programs (pure, run on frames by a test interpreter)', () =>
     assert.deepEqual(run.calls.map((c) => [c.helper, c.args[0], c.args[1]]), [[BPF_FUNC_REDIRECT, 3n, 0n]]);
   });
 
-  it('to the overlay: local endpoints, the bridge, broadcast and multicast stay on the bridge', () => {
-    for (const mac of [A, B, BR, 'ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:01', '33:33:00:00:00:01']) {
+  it('to the overlay: local endpoints (with or without their veth yet), the bridge, broadcast and multicast stay on the bridge', () => {
+    for (const mac of [A, B, C, BR, 'ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:01', '33:33:00:00:00:01']) {
       const run = runProgram(to, frame(mac));
       assert.deepEqual([run.verdict, run.calls.length], [TC_ACT_OK, 0], mac);
     }
@@ -106,7 +108,7 @@ describe('fast-path programs (pure, run on frames by a test interpreter)', () =>
   });
 
   it('with no local endpoint, from-overlay passes everything and to-overlay still refuses only the bridge', () => {
-    const empty = { ...PLAN, endpoints: [] };
+    const empty = { ...PLAN, endpoints: [], localMacs: [] };
     assert.equal(runProgram(fromOverlayProgram(empty).resolve(), frame(A)).calls.length, 0);
     assert.equal(runProgram(toOverlayProgram(empty).resolve(), frame(A)).calls[0]?.helper, BPF_FUNC_REDIRECT);
     assert.equal(runProgram(toOverlayProgram(empty).resolve(), frame(BR)).calls.length, 0);
@@ -122,10 +124,13 @@ describe('fast-path planner (pure)', () => {
   const links = [link('lo', 1, '00:00:00:00:00:00'), link('br0', 2, 'AA:BB:CC:00:00:01'), link('vx4097', 3, '0a:0b:0c:0d:0e:0f', 'br0'),
     link('vt2aaaa', 7, '12:00:00:00:00:07', 'br0'), link('vt1aaaa', 6, '12:00:00:00:00:06', 'br0'), link('vstray', 8, '12:00:00:00:00:08')];
 
-  it('maps endpoints to their sandbox-side veth ifindex, sorted by MAC; a veth not (yet) on br0 is left to the bridge path', () => {
+  it('maps endpoints to their sandbox-side veth ifindex, sorted by MAC; a veth not (yet) on br0 gets no redirect but its MAC stays local', () => {
     const r = planFastPath(links, 'vx4097', [{ veth: 'vt2aaaa', mac: B.toUpperCase() }, { veth: 'vt1aaaa', mac: A }, { veth: 'vstray', mac: REMOTE }, { veth: 'vmissing', mac: '02:42:0a:00:01:10' }]);
     assert.ok(r.ok);
-    assert.deepEqual(r.plan, { vxlanIfindex: 3, bridgeMac: 'aa:bb:cc:00:00:01', endpoints: [{ mac: A, ifindex: 6 }, { mac: B, ifindex: 7 }] });
+    assert.deepEqual(r.plan, {
+      vxlanIfindex: 3, bridgeMac: 'aa:bb:cc:00:00:01', endpoints: [{ mac: A, ifindex: 6 }, { mac: B, ifindex: 7 }],
+      localMacs: [A, B, REMOTE, '02:42:0a:00:01:10'], // vstray's and vmissing's MACs are still local
+    });
     assert.deepEqual(r.veths, ['vt1aaaa', 'vt2aaaa']);
   });
 

@@ -94,7 +94,8 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
   it('the kernel verifier accepts both programs for 64 local endpoints; a refused program carries the verifier\'s words', () => {
     const loader = nativeLoader();
     const endpoints = Array.from({ length: 64 }, (_, i) => ({ mac: `02:42:0a:00:01:${i.toString(16).padStart(2, '0')}`, ifindex: 100 + i }));
-    for (const a of [fromOverlayProgram({ vxlanIfindex: 3, bridgeMac: '02:00:00:00:00:01', endpoints }), toOverlayProgram({ vxlanIfindex: 3, bridgeMac: '02:00:00:00:00:01', endpoints })]) {
+    const plan = { vxlanIfindex: 3, bridgeMac: '02:00:00:00:00:01', endpoints, localMacs: endpoints.map((e) => e.mac) };
+    for (const a of [fromOverlayProgram(plan), toOverlayProgram(plan)]) {
       loader.close(loader.loadSchedCls('tsw_test', a.assemble()));
     }
     assert.throws(() => loader.loadSchedCls('tsw_test', new Asm().exit().assemble()), /BPF_PROG_LOAD: Permission denied \(verifier: .*R0 !read_ok/);

@@ -15,10 +15,9 @@ import { join } from 'node:path';
 import type { Logger } from '@tswarm/api';
 import type { Kernel } from '../kernel.js';
 import { SANDBOX_BRIDGE, parseSandboxName, vxlanName } from '../names.js';
-import { Asm } from './asm.js';
 import { nativeLoader, type BpfLoader } from './loader.js';
 import { attachLines, detachLines, planFastPath, type SandboxEndpoint } from './plan.js';
-import { fromOverlayProgram, toOverlayProgram, TC_ACT_OK } from './programs.js';
+import { fromOverlayProgram, toOverlayProgram } from './programs.js';
 
 export const BPFFS = '/sys/fs/bpf';
 export const PIN_DIR = `${BPFFS}/tswarm`;
@@ -82,8 +81,8 @@ export class FastPath {
         if (sandbox && parseSandboxName(opts.namePrefix, opts.nodeId, sandbox) !== undefined) unlinkSync(join(pinDir, f));
       }
       // Probe with the real programs (their helpers included) before promising anything.
-      const probe = { vxlanIfindex: 1, bridgeMac: '02:00:00:00:00:01', endpoints: [{ mac: '02:00:00:00:00:02', ifindex: 1 }] };
-      for (const a of [fromOverlayProgram(probe), toOverlayProgram(probe), new Asm().movImm(0, TC_ACT_OK).exit()]) loader.close(loader.loadSchedCls('tsw_probe', a.assemble()));
+      const probe = { vxlanIfindex: 1, bridgeMac: '02:00:00:00:00:01', endpoints: [{ mac: '02:00:00:00:00:02', ifindex: 1 }], localMacs: ['02:00:00:00:00:02'] };
+      for (const a of [fromOverlayProgram(probe), toOverlayProgram(probe)]) loader.close(loader.loadSchedCls('tsw_probe', a.assemble()));
       return new FastPath(k, loader, pinDir);
     } catch (e) {
       log.warn('eBPF fast path unavailable; overlay traffic takes the sandbox bridge', { reason: (e as Error).message });

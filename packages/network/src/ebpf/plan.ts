@@ -3,7 +3,8 @@
 // Inputs: the sandbox's links (`ip -j addr show` in it), the VXLAN device's name and the local
 // endpoints the data plane plumbed into it (sandbox-side veth name + the container end's MAC).
 // Output: the programs' plan (programs.ts) and the veths to attach `toOverlay` to; an endpoint
-// whose veth is not (yet) in the sandbox is left out and keeps the bridge path.
+// whose veth is not (yet) in the sandbox gets no redirect (it keeps the bridge path) but its
+// MAC still counts as local, so frames to it are never sent to the VXLAN device.
 import type { KernelLink } from '../kernel.js';
 import { SANDBOX_BRIDGE } from '../names.js';
 import type { FastPathPlan } from './programs.js';
@@ -25,15 +26,20 @@ export function planFastPath(links: readonly KernelLink[], vxlan: string, endpoi
   if (!vx || !vx.ifindex) return { ok: false, reason: `the sandbox has no ${vxlan}` };
   if (!br || !br.mac) return { ok: false, reason: `the sandbox has no ${SANDBOX_BRIDGE}` };
   const byMac = new Map<string, { mac: string; ifindex: number; veth: string }>();
+  const localMacs = new Set<string>();
   for (const ep of endpoints) {
     const l = links.find((x) => x.ifname === ep.veth && x.master === SANDBOX_BRIDGE);
     const mac = ep.mac.toLowerCase();
+    localMacs.add(mac);
     if (l?.ifindex && !byMac.has(mac)) byMac.set(mac, { mac, ifindex: l.ifindex, veth: ep.veth });
   }
   const eps = [...byMac.values()].sort((a, b) => (a.mac < b.mac ? -1 : a.mac > b.mac ? 1 : 0));
   return {
     ok: true,
-    plan: { vxlanIfindex: vx.ifindex, bridgeMac: br.mac.toLowerCase(), endpoints: eps.map(({ mac, ifindex }) => ({ mac, ifindex })) },
+    plan: {
+      vxlanIfindex: vx.ifindex, bridgeMac: br.mac.toLowerCase(),
+      endpoints: eps.map(({ mac, ifindex }) => ({ mac, ifindex })), localMacs: [...localMacs].sort(),
+    },
     veths: eps.map((e) => e.veth),
   };
 }

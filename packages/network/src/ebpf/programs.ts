@@ -45,8 +45,14 @@ export interface FastPathPlan {
   readonly vxlanIfindex: number;
   /** br0's MAC: frames to it (the ingress sandbox's own address) stay on the bridge. */
   readonly bridgeMac: string;
-  /** Sorted by MAC, unique MACs. */
+  /** Local endpoints whose veth is in place: from-overlay redirects to them. Sorted by MAC, unique MACs. */
   readonly endpoints: readonly LocalEndpoint[];
+  /**
+   * Every local endpoint's MAC, whether or not its veth is in place yet: to-overlay keeps
+   * frames to all of them on the bridge (sent to the VXLAN device they would be dropped, as
+   * its FDB holds remote MACs only). Sorted, unique.
+   */
+  readonly localMacs: readonly string[];
 }
 
 /**
@@ -108,7 +114,7 @@ export function toOverlayProgram(plan: FastPathPlan): Asm {
   // Group bit (first octet's lowest bit = the lowest bit of the little-endian word):
   // broadcast and multicast stay on the bridge.
   a.mov(4, HI).andImm(4, 1).jneImm(4, 0, 'pass');
-  [plan.bridgeMac, ...plan.endpoints.map((e) => e.mac)].forEach((mac, i) => {
+  [plan.bridgeMac, ...plan.localMacs].forEach((mac, i) => {
     const { hi, lo } = macWords(mac);
     a.jne32Imm(HI, hi, `other${i}`).jneImm(LO, lo, `other${i}`).ja('pass').label(`other${i}`);
   });
