@@ -22,6 +22,7 @@ import { containerNsName, macFromIp, parseSandboxName, sandboxVethName } from '.
 import { addrOf } from './ipv4.js';
 import { FastPath } from './ebpf/fastpath.js';
 import type { SandboxEndpoint } from './ebpf/plan.js';
+import type { BpfLoader } from './ebpf/loader.js';
 import { execRunner, type CommandRunner } from './runner.js';
 import { DEFAULT_VXLAN_PORT, deleteSandbox } from './sandbox.js';
 import { renderUnderlayNotrack } from './host-table.js';
@@ -44,6 +45,8 @@ export interface LinuxDataplaneOptions {
   resyncIntervalMs?: number;
   /** The eBPF fast path past the sandbox bridge (ebpf/); default on where the host allows it, false = the bridge path only. */
   fastPath?: boolean;
+  /** How eBPF programs are loaded; default: the N-API addon (ebpf/loader.ts). Tests pass failing ones. */
+  bpfLoader?: () => BpfLoader;
 }
 
 export const DEFAULT_RESYNC_INTERVAL_MS = 30_000;
@@ -101,7 +104,7 @@ export class LinuxDataplane implements Dataplane {
     const gateway = await setupGateway(k, opts.gatewaySubnet, log);
     const alloc = new GatewayAllocator(gateway.subnet);
     for (const h of await findOwnHandles(k, opts.namePrefix, gateway, new Set())) if (h.gatewayIp) alloc.reserve(h.gatewayIp);
-    const fast = opts.fastPath === false ? undefined : await FastPath.create(k, opts, log);
+    const fast = opts.fastPath === false ? undefined : await FastPath.create(k, { namePrefix: opts.namePrefix, nodeId: opts.nodeId, ...(opts.bpfLoader ? { loader: opts.bpfLoader } : {}) }, log);
     const sandboxes = new SandboxSet(k, opts, log, fast);
     for (const name of k.listNetns()) {
       const vni = parseSandboxName(opts.namePrefix, opts.nodeId, name);

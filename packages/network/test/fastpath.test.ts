@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { NetworkView, Task, silentLogger, type Logger, type NetworkEndpoint } from '@tswarm/api';
 import {
-  Asm, FastPath, LinuxDataplane, PIN_DIR, containerNsName, detachLines, execRunner, fromOverlayProgram, nativeLoader, sandboxName, sandboxVethName, toOverlayProgram, vxlanName,
+  Asm, FastPath, LinuxDataplane, type BpfLoader, PIN_DIR, containerNsName, detachLines, execRunner, fromOverlayProgram, nativeLoader, sandboxName, sandboxVethName, toOverlayProgram, vxlanName,
 } from '../src/index.js';
 import { Kernel } from '../src/kernel.js';
 import { Lab, LAB_PREFIX, inNs, listLabNetns, sh, trySh } from './lab.js';
@@ -152,6 +152,32 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
     await dp1!.sweep(new Set([T.a]));
     await dp1!.detach(T.a);
     assert.ok(!listLabNetns().includes(sb(N1)));
+    assert.deepEqual(pins(), []);
+  });
+
+  it('a sandbox whose programs fail to load keeps the bridge path, with no filter left and one warning per attempt', async () => {
+    await dp1!.close({ teardown: true });
+    // Loads the start-up probe, refuses the sandbox's programs: what a kernel refusing them at run time looks like.
+    const refusing = (): BpfLoader => {
+      const real = nativeLoader();
+      return {
+        ...real,
+        loadSchedCls(name, insns) {
+          if (name !== 'tsw_probe') throw new Error('refused for the test');
+          return real.loadSchedCls(name, insns);
+        },
+      };
+    };
+    dp1 = await LinuxDataplane.create({ nodeId: N1, namePrefix: LAB_PREFIX, logger: recorder, runner: execRunner(['nsenter', `--net=/run/netns/${h1}`]), resyncIntervalMs: 0, bpfLoader: refusing });
+    dp1.setView(view());
+    warnings.length = 0;
+    await dp1.attach(task(T.a), pids.get(T.a)!);
+    assert.deepEqual(warnings, [`eBPF fast path not applied; the sandbox bridge carries the traffic {"sandbox":"${sb(N1)}","error":"Error: refused for the test"}`]);
+    assert.equal((await filters(sb(N1), vxlanName(NET.vni))).trim(), '');
+    assert.equal((await filters(sb(N1), sandboxVethName(T.a))).trim(), '');
+    const a0 = await txPackets(sb(N1), sandboxVethName(T.a));
+    assert.equal(await pings(T.a, ADDR[T.b]![1]), 20); // h1 through its bridge, h2 still on its fast path
+    assert.ok((await txPackets(sb(N1), sandboxVethName(T.a))) - a0 >= 20, 'the replies reach a through the bridge');
     assert.deepEqual(pins(), []);
   });
 
