@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Prepares a Debian 12 machine (run as root) for tswarm's end-to-end lab, idempotently:
+#   0. installs the native build tools `npm ci` needs (python3, make, g++: node-gyp builds the
+#      eBPF addon of packages/network), only those missing; `--build-tools` stops after this
+#      step (.ci/run runs it before npm ci);
 #   1. installs the Debian packages the lab and benchmarks use, only those missing;
 #   2. starts dockerd when nothing answers on /var/run/docker.sock (there is no systemd here);
 #   3. builds the local image tswarm/busybox:latest with `docker import` (no registry is reachable).
@@ -14,6 +17,24 @@ die() { echo "host-setup: error: $*" >&2; exit 1; }
 
 START_NS=$(date +%s%N)
 DID=0
+
+# --- 0. native build tools ----------------------------------------------------------------------
+# Checked by command, not by package: python3 may come from elsewhere (pyenv) and node-gyp
+# takes any python3 >= 3.6 on PATH. Node's own headers come with the machine's Node.js
+# (npm's nodedir), so node-gyp downloads nothing.
+build_missing=()
+for t in python3 make g++; do command -v "$t" >/dev/null || build_missing+=("$t"); done
+if [ ${#build_missing[@]} -gt 0 ]; then
+  log "apt-get install ${build_missing[*]} (native build tools for npm ci)"
+  apt-get update -qq >/dev/null || die "apt-get update failed; check network access to the Debian mirror"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Use-Pty=0 "${build_missing[@]}" >/var/log/tswarm-host-setup-build.log 2>&1 \
+    || { tail -n 20 /var/log/tswarm-host-setup-build.log >&2; die "apt-get install ${build_missing[*]} failed"; }
+  DID=1
+fi
+if [ "${1:-}" = "--build-tools" ]; then
+  log "build tools in place"
+  exit 0
+fi
 
 # --- 1. packages ------------------------------------------------------------------------------
 # iputils-ping: the e2e tests and the demo ping between lab hosts (a slim image may lack it).

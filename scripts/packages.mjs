@@ -18,7 +18,7 @@ export const PACKAGES = {
 // Workspaces outside packages/: the lab and benchmarks may use anything.
 export const TOOLS = {
   e2e: ['api', 'raft', 'store', 'ca', 'cli'],
-  bench: ['api', 'raft', 'store', 'ca', 'e2e'],
+  bench: ['api', 'raft', 'store', 'ca', 'e2e', 'network'],
 };
 
 export function dirOf(name) {

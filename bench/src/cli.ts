@@ -1,5 +1,6 @@
 import { convergeBench } from './converge.js';
 import { overlayBench } from './overlay.js';
+import { overlayAbBench } from './overlay-ab.js';
 import { raftBench } from './raft.js';
 
 /** `npm run bench -- NAME`: each benchmark prints ratios against its peer, measured in the same run. */
@@ -7,6 +8,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   raft: raftBench,
   converge: convergeBench,
   overlay: overlayBench,
+  'overlay-ab': overlayAbBench,
 };
 
 async function main(): Promise<void> {

@@ -50,7 +50,7 @@ function quantile(xs: number[], q: number): number {
   return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
 }
 
-async function containerPid(id: string): Promise<number> {
+export async function containerPid(id: string): Promise<number> {
   return Number((await runOk(['docker', 'inspect', '-f', '{{.State.Pid}}', id])).trim());
 }
 
@@ -58,7 +58,7 @@ async function containerPid(id: string): Promise<number> {
 /** iperf3's port for the direct paths; 5201 is published through the mesh on every node address. */
 const DIRECT_PORT = 5301;
 
-async function iperf(server: string[], client: string[], target: string, port = DIRECT_PORT): Promise<number> {
+export async function iperf(server: string[], client: string[], target: string, port = DIRECT_PORT): Promise<number> {
   const total = IPERF_SECONDS + IPERF_OMIT_SECONDS;
   const srv = run([...server, 'iperf3', '-s', '-1', '-A', '1', '-p', String(port)], { timeoutMs: (total + 20) * 1000 });
   let out: RunResult | undefined;
@@ -77,7 +77,7 @@ async function iperf(server: string[], client: string[], target: string, port = 
 }
 
 const inHost = (lab: Lab, h: string) => ['ip', 'netns', 'exec', lab.host(h).netns];
-const inPid = (pid: number) => ['nsenter', '-t', String(pid), '-n'];
+export const inPid = (pid: number) => ['nsenter', '-t', String(pid), '-n'];
 
 const rawNetns = (h: string) => `${LAB.prefix}-raw${h.slice(1)}`;
 const inRawNetns = (h: string) => ['ip', 'netns', 'exec', rawNetns(h)];

@@ -3,6 +3,8 @@
 // the routing mesh, fast updates on scale, recovery after a daemon restart, and a clean
 // removal of everything a network created.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import {
   containersOn, dockerExec, formSwarm, httpGetFromHost, httpGetIn, jsonLines, Lab, labContainers, netnsWithPrefix,
   nodeIds, resolveIn, responders, runningTasks, tswarmOk, until, WHOAMI_ARGS,
@@ -190,7 +192,21 @@ describe('overlay: reachability, discovery, load balancing and the routing mesh'
     }
   });
 
-  it('removing the services and the network leaves no namespace, link or rule behind', async function () {
+  it('takes unicast past the sandbox bridge with the eBPF fast path on every host (tc filters on the VXLAN device and each container veth)', async function () {
+    const sandboxes = await netnsWithPrefix(`${PREFIX}-ov`);
+    assert.ok(sandboxes.length >= 3, sandboxes.join(' '));
+    for (const sb of sandboxes) {
+      const vni = /-ov(\d+)-/.exec(sb)![1];
+      const tc = (dev: string) => execFileSync('nsenter', [`--net=/run/netns/${sb}`, 'tc', 'filter', 'show', 'dev', dev, 'ingress']).toString();
+      assert.match(tc(`vx${vni}`), /direct-action .*name tsw_from_ovl/, sb);
+      const veths = (JSON.parse(execFileSync('ip', ['-n', sb, '-j', 'link', 'show', 'master', 'br0']).toString()) as { ifname: string }[])
+        .map((l) => l.ifname).filter((n) => /^v[0-9a-z]{12}$/.test(n));
+      assert.ok(veths.length > 0, `${sb} has container veths`);
+      for (const v of veths) assert.match(tc(v), /direct-action .*name tsw_to_ovl/, `${sb} ${v}`);
+    }
+  });
+
+  it('removing the services and the network leaves no namespace, link, rule or pinned program behind', async function () {
     await tswarmOk(lab, 'h1', 'service', 'rm', 'web', 'client');
     await until('containers gone', 30_000, async () => ((await labContainers(lab)).length === 0 ? true : undefined));
     await tswarmOk(lab, 'h1', 'network', 'rm', 'app');
@@ -202,5 +218,8 @@ describe('overlay: reachability, discovery, load balancing and the routing mesh'
       const nft = await lab.exec(h, ['nft', 'list', 'ruleset']);
       assert.doesNotMatch(nft.stdout, /dport 8080/, `no published-port rule left on ${h}`);
     }
+    // The fast path pins a program only to hand it to tc (packages/network/src/ebpf/fastpath.ts).
+    const pins = existsSync('/sys/fs/bpf/tswarm') ? readdirSync('/sys/fs/bpf/tswarm').filter((f) => f.startsWith(`${PREFIX}-`)) : [];
+    assert.deepEqual(pins, [], 'no pinned eBPF program left');
   });
 });

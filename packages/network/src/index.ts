@@ -18,3 +18,12 @@ export { planHostPortRules, planIngressRules, renderIngressTable, needsIngressMe
 export type { LocalTaskPorts } from './ports.js';
 export { renderHostBase, renderHostPorts, renderUnderlayNotrack } from './host-table.js';
 export { dnatSpread, replaceTableScript } from './nft.js';
+export { Asm, encode } from './ebpf/asm.js';
+export type { Insn, Reg } from './ebpf/asm.js';
+export { fromOverlayProgram, toOverlayProgram, macWords, BPF_FUNC_REDIRECT, BPF_FUNC_REDIRECT_PEER, BPF_FUNC_SKB_CHANGE_TYPE, TC_ACT_OK } from './ebpf/programs.js';
+export type { FastPathPlan, LocalEndpoint } from './ebpf/programs.js';
+export { planFastPath, attachLines, detachLines, FASTPATH_PREF } from './ebpf/plan.js';
+export type { SandboxEndpoint, FastPathLayout } from './ebpf/plan.js';
+export { nativeLoader, BpfLoadError, verifierSummary } from './ebpf/loader.js';
+export type { BpfLoader } from './ebpf/loader.js';
+export { FastPath, PIN_DIR } from './ebpf/fastpath.js';

@@ -13,6 +13,8 @@ import type { LinkAddrs } from './mtu.js';
 export const NETNS_DIR = '/run/netns';
 
 export interface KernelLink extends LinkAddrs {
+  /** The link's index in its namespace (eBPF redirects name links by index). */
+  readonly ifindex: number;
   readonly master?: string;
   readonly mac: string;
   /** IPv4 addresses as CIDR text ("10.0.1.5/24"). */
@@ -20,6 +22,7 @@ export interface KernelLink extends LinkAddrs {
 }
 
 interface IpAddrJson {
+  ifindex?: number;
   ifname?: string;
   mtu?: number;
   master?: string;
@@ -43,6 +46,18 @@ export class Kernel {
   async bridgeBatch(ns: string | undefined, lines: readonly string[], force = false): Promise<void> {
     if (lines.length === 0) return;
     await this.runner.run(['bridge', ...(ns ? ['-n', ns] : []), ...(force ? ['-force'] : []), '-batch', '-'], lines.join('\n') + '\n');
+  }
+
+  /** `tc -batch -` (traffic control: the eBPF fast path's clsact qdiscs and filters). */
+  async tcBatchIn(ns: string | undefined, lines: readonly string[], force = false): Promise<void> {
+    if (lines.length === 0) return;
+    // nsenter, not `tc -n`: -n remounts /sys, hiding a bpffs mounted at /sys/fs/bpf.
+    await this.runner.run([...enter(ns), 'tc', ...(force ? ['-force'] : []), '-batch', '-'], lines.join('\n') + '\n');
+  }
+
+  /** Runs any command through the runner (e.g. mount). */
+  run(argv: readonly string[]): Promise<string> {
+    return this.runner.run(argv);
   }
 
   /** iptables (the legacy-syntax front end, nf_tables backend on Debian 12); `-w` waits for its lock. */
@@ -70,6 +85,7 @@ export class Kernel {
     return raw.map((l) => {
       const v4 = (l.addr_info ?? []).filter((a) => a.family === 'inet' && a.local);
       return {
+        ifindex: l.ifindex ?? 0,
         ifname: l.ifname ?? '',
         mtu: l.mtu ?? 0,
         ...(l.master ? { master: l.master } : {}),

@@ -18,7 +18,11 @@ import { GatewayAllocator, type GatewayPlan } from './gateway.js';
 import { findOwnHandles, removeGateway, setupGateway, strayGatewayVeths } from './host.js';
 import { Kernel } from './kernel.js';
 import { planContainerLb, renderLbDiff, renderLbFull, type LbPlan } from './lb.js';
-import { containerNsName, parseSandboxName, sandboxVethName } from './names.js';
+import { containerNsName, macFromIp, parseSandboxName, sandboxVethName } from './names.js';
+import { addrOf } from './ipv4.js';
+import { FastPath } from './ebpf/fastpath.js';
+import type { SandboxEndpoint } from './ebpf/plan.js';
+import type { BpfLoader } from './ebpf/loader.js';
 import { execRunner, type CommandRunner } from './runner.js';
 import { DEFAULT_VXLAN_PORT, deleteSandbox } from './sandbox.js';
 import { renderUnderlayNotrack } from './host-table.js';
@@ -39,6 +43,10 @@ export interface LinuxDataplaneOptions {
   runner?: CommandRunner;
   /** Period of the full resync (re-read kernel state, rewrite tables); 0 disables. Default 30 s. */
   resyncIntervalMs?: number;
+  /** The eBPF fast path past the sandbox bridge (ebpf/); default on where the host allows it, false = the bridge path only. */
+  fastPath?: boolean;
+  /** How eBPF programs are loaded; default: the N-API addon (ebpf/loader.ts). Tests pass failing ones. */
+  bpfLoader?: () => BpfLoader;
 }
 
 export const DEFAULT_RESYNC_INTERVAL_MS = 30_000;
@@ -51,8 +59,8 @@ interface ContainerState {
   readonly taskId: string;
   readonly serviceId: string;
   readonly nsName: string;
-  /** Overlay networks in interface order. */
-  readonly nets: readonly { readonly networkId: string; readonly vni: number }[];
+  /** Overlay networks in interface order, with the container's address on each (CIDR). */
+  readonly nets: readonly { readonly networkId: string; readonly vni: number; readonly cidr: string }[];
   readonly gatewayIp: string;
   readonly ports: readonly PortConfig[];
   /** What table `ip tswarm_lb` holds; null = unknown, rewrite whole; NO_TABLE = none yet. */
@@ -96,7 +104,8 @@ export class LinuxDataplane implements Dataplane {
     const gateway = await setupGateway(k, opts.gatewaySubnet, log);
     const alloc = new GatewayAllocator(gateway.subnet);
     for (const h of await findOwnHandles(k, opts.namePrefix, gateway, new Set())) if (h.gatewayIp) alloc.reserve(h.gatewayIp);
-    const sandboxes = new SandboxSet(k, opts, log);
+    const fast = opts.fastPath === false ? undefined : await FastPath.create(k, { namePrefix: opts.namePrefix, nodeId: opts.nodeId, ...(opts.bpfLoader ? { loader: opts.bpfLoader } : {}) }, log);
+    const sandboxes = new SandboxSet(k, opts, log, fast);
     for (const name of k.listNetns()) {
       const vni = parseSandboxName(opts.namePrefix, opts.nodeId, name);
       if (vni !== undefined) await sandboxes.adopt(name, vni);
@@ -107,7 +116,7 @@ export class LinuxDataplane implements Dataplane {
       dp.timer = setInterval(() => void dp.queue.push(() => dp.resync()), period);
       dp.timer.unref();
     }
-    log.info('data plane ready', { gatewaySubnet: gateway.subnet, adoptedSandboxes: sandboxes.size });
+    log.info('data plane ready', { gatewaySubnet: gateway.subnet, adoptedSandboxes: sandboxes.size, ebpfFastPath: !!fast });
     return dp;
   }
 
@@ -218,7 +227,7 @@ export class LinuxDataplane implements Dataplane {
       const c: ContainerState = {
         // A fresh container has no table yet; it gets one with its first VIP (see syncLb).
         taskId: task.id, serviceId: task.serviceId, nsName, gatewayIp, lb: seenBefore ? null : NO_TABLE,
-        nets: nets.map((n) => ({ networkId: n.networkId, vni: n.vni })),
+        nets: nets.map((n) => ({ networkId: n.networkId, vni: n.vni, cidr: n.cidr })),
         ports: task.endpoint?.ports ?? [],
       };
       this.containers.set(task.id, c);
@@ -235,6 +244,7 @@ export class LinuxDataplane implements Dataplane {
     this.view = view;
     await this.sandboxes.reconcileMesh(view, this.gateway, this.localVnis(), this.swept);
     await this.sandboxes.syncAllPeers(view);
+    await this.sandboxes.syncFastPath(this.localEndpoints());
     await forEachLimit([...this.containers.values()], PARALLEL_NAMESPACES, (c) => this.syncLb(c));
     await syncIngress(this.k, this.sandboxes.ingressSandbox(), view, this.log);
     await syncHostPorts(this.k, this.ports, view, this.localPorts(), this.sandboxes.ingressSandbox() ? this.gateway.ingressIp : undefined, this.log);
@@ -291,6 +301,19 @@ export class LinuxDataplane implements Dataplane {
       c.lb = null;
       this.log.warn('load-balancing rules not applied', { task: c.taskId, error: String(e) });
     }
+  }
+
+  /** Per VNI, the local containers' sandbox-side veths and MACs, in a stable order (the fast path's inputs). */
+  private localEndpoints(): Map<number, SandboxEndpoint[]> {
+    const m = new Map<number, SandboxEndpoint[]>();
+    for (const c of [...this.containers.values()].sort((a, b) => (a.taskId < b.taskId ? -1 : 1))) {
+      for (const n of c.nets) {
+        const list = m.get(n.vni) ?? [];
+        list.push({ veth: sandboxVethName(c.taskId), mac: macFromIp(addrOf(n.cidr)) });
+        m.set(n.vni, list);
+      }
+    }
+    return m;
   }
 
   private localVnis(): Set<number> {

@@ -10,6 +10,8 @@ import { desiredPeers, diffPeers, underlayHost, type Peer } from './peers.js';
 import { ingressNetworkOf, needsIngressMesh, renderIngressTable } from './ports.js';
 import { applyPeers, createSandbox, deleteSandbox, DEFAULT_VXLAN_PORT, ensureIngressExtras, quietBridgeNetfilter, readPeers, removeIngressExtras } from './sandbox.js';
 import { forEachLimit } from './serial.js';
+import type { FastPath } from './ebpf/fastpath.js';
+import type { SandboxEndpoint } from './ebpf/plan.js';
 
 export interface SandboxState {
   readonly vni: number;
@@ -21,6 +23,8 @@ export interface SandboxState {
   peers: Map<string, Peer> | null;
   /** Set while this is the node's ingress sandbox: its address and its port rules (null = rewrite the table). */
   ingress: { cidr: string; rules: string[] | null } | undefined;
+  /** What the eBPF fast path was last applied for (its inputs as a key); null = unknown, apply again. */
+  fastPath: string | null;
 }
 
 const PARALLEL_SANDBOXES = 8;
@@ -36,6 +40,8 @@ export class SandboxSet {
     private readonly k: Kernel,
     private readonly ids: { readonly namePrefix: string; readonly nodeId: string },
     private readonly log: Logger,
+    /** The eBPF fast path (ebpf/fastpath.ts); undefined where the host cannot have it. */
+    private readonly fast: FastPath | undefined,
   ) {}
 
   get size(): number {
@@ -61,7 +67,7 @@ export class SandboxSet {
     const br = links.find((l) => l.ifname === SANDBOX_BRIDGE);
     const hasGw = links.some((l) => l.ifname === INGRESS_SANDBOX_GW_LINK);
     await this.quiet(name); // made by an older tswarmd, perhaps
-    this.byVni.set(vni, { vni, name, networkId: undefined, mtu: br?.mtu ?? overlayMtu(1500), peers: null, ingress: hasGw ? { cidr: br?.cidrs[0] ?? '', rules: null } : undefined });
+    this.byVni.set(vni, { vni, name, networkId: undefined, mtu: br?.mtu ?? overlayMtu(1500), peers: null, ingress: hasGw ? { cidr: br?.cidrs[0] ?? '', rules: null } : undefined, fastPath: null });
   }
 
   /** The sandbox for `vni`, created if missing (peers programmed at once when a view is known). */
@@ -83,7 +89,7 @@ export class SandboxSet {
       const name = sandboxName(this.ids.namePrefix, vni, this.ids.nodeId);
       const mtu = overlayMtu(await this.underlayMtu(view));
       await createSandbox(this.k, { name, vni, mtu, dstPort: view?.dataPathPort || DEFAULT_VXLAN_PORT });
-      sb = { vni, name, networkId, mtu, peers: new Map(), ingress: undefined };
+      sb = { vni, name, networkId, mtu, peers: new Map(), ingress: undefined, fastPath: null };
       this.byVni.set(vni, sb);
       this.log.info('overlay sandbox created', { sandbox: name, vni, mtu });
       if (view) await this.syncPeers(sb, view);
@@ -149,6 +155,33 @@ export class SandboxSet {
     }
   }
 
+  /**
+   * Brings each sandbox's eBPF fast path in line with its local endpoints (by VNI). Inputs
+   * unchanged since the last success → nothing to do. A failure takes the fast path's filters
+   * off that sandbox (a program with a stale endpoint list would send a new local container's
+   * frames to the VXLAN device) and leaves the bridge path, which is always there, to carry
+   * the traffic; the next view or resync tries again.
+   */
+  async syncFastPath(endpoints: ReadonlyMap<number, readonly SandboxEndpoint[]>): Promise<void> {
+    const fast = this.fast;
+    if (!fast) return;
+    await forEachLimit([...this.byVni.values()], PARALLEL_SANDBOXES, async (sb) => {
+      const eps = endpoints.get(sb.vni) ?? [];
+      // br0's MAC changes when a sandbox becomes the ingress sandbox: part of the key.
+      const key = JSON.stringify([eps, sb.ingress?.cidr ?? '']);
+      if (sb.fastPath === key) return;
+      try {
+        const { veths } = await fast.apply(sb.name, sb.vni, eps);
+        sb.fastPath = key;
+        this.log.debug('eBPF fast path applied', { sandbox: sb.name, endpoints: eps.length, veths });
+      } catch (e) {
+        sb.fastPath = null;
+        this.log.warn('eBPF fast path not applied; the sandbox bridge carries the traffic', { sandbox: sb.name, error: String(e) });
+        await fast.clear(sb.name, sb.vni);
+      }
+    });
+  }
+
   /** Deletes sandboxes that no local task uses and that are not the ingress sandbox. */
   async collect(localVnis: ReadonlySet<number>): Promise<void> {
     for (const sb of [...this.byVni.values()]) if (!localVnis.has(sb.vni) && !sb.ingress) await this.remove(sb);
@@ -178,6 +211,7 @@ export class SandboxSet {
   forget(): void {
     for (const sb of this.byVni.values()) {
       sb.peers = null;
+      sb.fastPath = null;
       if (sb.ingress) sb.ingress.rules = null;
     }
   }

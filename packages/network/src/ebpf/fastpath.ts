@@ -1,0 +1,133 @@
+// The eBPF fast path's I/O: loading the programs (programs.ts) for one sandbox, handing them to
+// tc through a pin, and taking them off again. Owned by SandboxSet, used from the data plane's
+// queue only.
+//
+// Lifetime: a program lives as long as a tc filter holds it. The pin on bpffs exists only for
+// the hand-off to `tc … object-pinned` and is unlinked right after, so deleting a veth, a
+// sandbox or a whole network leaves nothing behind; pins a crashed process left between pin
+// and unlink are removed when the next one starts (only this node's: the directory is shared
+// by every tswarmd on the machine, and lab hosts are namespaces of one machine).
+//
+// tc runs under `nsenter --net` and not `tc -n`: `-n` remounts /sys for the namespace, which
+// hides the bpffs mounted at /sys/fs/bpf.
+import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '@tswarm/api';
+import type { Kernel } from '../kernel.js';
+import { SANDBOX_BRIDGE, parseSandboxName, vxlanName } from '../names.js';
+import { nativeLoader, type BpfLoader } from './loader.js';
+import { attachLines, detachLines, planFastPath, type SandboxEndpoint } from './plan.js';
+import { fromOverlayProgram, toOverlayProgram } from './programs.js';
+
+export const BPFFS = '/sys/fs/bpf';
+export const PIN_DIR = `${BPFFS}/tswarm`;
+
+function bpffsMounted(): boolean {
+  try {
+    return readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === BPFFS && l.split(' ')[2] === 'bpf');
+  } catch {
+    return false;
+  }
+}
+
+/** bpffs forbids dots in names ("reserved for future use"), hence `-`. */
+function pinName(sandbox: string, kind: 'from' | 'to'): string {
+  return `${sandbox}-${kind}`;
+}
+
+/**
+ * The mount is machine-wide, so one check-and-mount per process, shared: data planes created
+ * at once (tests run two nodes in one process) would otherwise each stack a bpffs instance.
+ */
+let bpffsMount: Promise<void> | undefined;
+function mountBpffs(k: Kernel): Promise<void> {
+  bpffsMount ??= (async () => {
+    if (!bpffsMounted()) await k.run(['mount', '-t', 'bpf', 'bpf', BPFFS]);
+  })().catch((e: unknown) => {
+    bpffsMount = undefined;
+    throw e;
+  });
+  return bpffsMount;
+}
+
+export interface FastPathOptions {
+  readonly namePrefix: string;
+  readonly nodeId: string;
+  /** Default: the N-API addon. Tests pass others. */
+  readonly loader?: () => BpfLoader;
+  readonly pinDir?: string;
+}
+
+export class FastPath {
+  private constructor(
+    private readonly k: Kernel,
+    private readonly loader: BpfLoader,
+    private readonly pinDir: string,
+  ) {}
+
+  /**
+   * The fast path, or undefined when this host cannot have it (addon not built, no bpf(2)
+   * permission, bpffs not mountable, helper missing): then the reason is logged once and
+   * overlay traffic keeps taking the sandbox bridge, which is in place either way.
+   */
+  static async create(k: Kernel, opts: FastPathOptions, log: Logger): Promise<FastPath | undefined> {
+    const pinDir = opts.pinDir ?? PIN_DIR;
+    try {
+      const loader = (opts.loader ?? nativeLoader)();
+      if (pinDir.startsWith(`${BPFFS}/`)) await mountBpffs(k);
+      mkdirSync(pinDir, { recursive: true });
+      for (const f of readdirSync(pinDir)) {
+        const sandbox = /^(.*)-(from|to)$/.exec(f)?.[1];
+        if (sandbox && parseSandboxName(opts.namePrefix, opts.nodeId, sandbox) !== undefined) unlinkSync(join(pinDir, f));
+      }
+      // Probe with the real programs (their helpers included) before promising anything.
+      const probe = { vxlanIfindex: 1, bridgeMac: '02:00:00:00:00:01', endpoints: [{ mac: '02:00:00:00:00:02', ifindex: 1 }], localMacs: ['02:00:00:00:00:02'] };
+      for (const a of [fromOverlayProgram(probe), toOverlayProgram(probe)]) loader.close(loader.loadSchedCls('tsw_probe', a.assemble()));
+      return new FastPath(k, loader, pinDir);
+    } catch (e) {
+      log.warn('eBPF fast path unavailable; overlay traffic takes the sandbox bridge', { reason: (e as Error).message });
+      return undefined;
+    }
+  }
+
+  /**
+   * Attaches (or replaces) the sandbox's programs for these local endpoints. With no
+   * endpoint, takes the VXLAN device's filter off instead. Throws on failure; the caller
+   * then calls clear() so no stale program stays.
+   */
+  async apply(sandbox: string, vni: number, endpoints: readonly SandboxEndpoint[]): Promise<{ veths: number }> {
+    const vx = vxlanName(vni);
+    if (endpoints.length === 0) {
+      await this.tc(sandbox, detachLines([vx]), true).catch(() => undefined);
+      return { veths: 0 };
+    }
+    const layout = planFastPath(await this.k.links(sandbox), vx, endpoints);
+    if (!layout.ok) throw new Error(layout.reason);
+    const pins = { from: join(this.pinDir, pinName(sandbox, 'from')), to: join(this.pinDir, pinName(sandbox, 'to')) };
+    const fds: number[] = [];
+    try {
+      for (const [name, asm, pin] of [['tsw_from_ovl', fromOverlayProgram(layout.plan), pins.from], ['tsw_to_ovl', toOverlayProgram(layout.plan), pins.to]] as const) {
+        const fd = this.loader.loadSchedCls(name, asm.assemble());
+        fds.push(fd);
+        if (existsSync(pin)) unlinkSync(pin);
+        this.loader.pin(fd, pin);
+      }
+      await this.tc(sandbox, attachLines(vx, layout.veths, pins), false);
+    } finally {
+      for (const fd of fds) this.loader.close(fd);
+      for (const pin of [pins.from, pins.to]) if (existsSync(pin)) unlinkSync(pin);
+    }
+    return { veths: layout.veths.length };
+  }
+
+  /** Takes every fast-path filter off the sandbox's VXLAN device and bridge ports (the bridge path remains). Never throws. */
+  async clear(sandbox: string, vni: number): Promise<void> {
+    const ports = (await this.k.links(sandbox).catch(() => [])).filter((l) => l.master === SANDBOX_BRIDGE).map((l) => l.ifname);
+    await this.tc(sandbox, detachLines([...new Set([vxlanName(vni), ...ports])]), true).catch(() => undefined);
+  }
+
+  private async tc(sandbox: string, lines: readonly string[], force: boolean): Promise<void> {
+    if (lines.length === 0) return;
+    await this.k.tcBatchIn(sandbox, lines, force);
+  }
+}
