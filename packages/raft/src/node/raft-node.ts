@@ -328,15 +328,29 @@ export class RaftNode {
     const writes: Array<Promise<void>> = [];
     if (rd.snapshot) writes.push(this.o.storage.saveSnapshot(rd.snapshot));
     writes.push(this.o.storage.save(rd.hardState, rd.entries, rd.mustSync));
+    // A Ready that needs no sync carries no entries, vote or term — at most a new commit
+    // index, which Raft may lose in a crash and relearn. Its write goes out in order in the
+    // storage's queue, but nothing waits for it: applying and answering do not depend on it.
+    const written = rd.mustSync || rd.snapshot ? Promise.all(writes) : undefined;
+    if (!written) for (const w of writes) w.catch((e: Error) => this.storageFailed(e));
+    // Awaited below, possibly after a turn (the early apply): a failure meanwhile is not unhandled.
+    written?.catch(() => {});
     // Raft thesis §10.2.1: the leader may send appends while its own write is in flight;
     // everyone else acknowledges (votes, append responses) only what is durable.
     const leaderSendsEarly = this.state === 'leader';
     if (leaderSendsEarly && rd.messages.length) this.transport.send(rd.messages);
-    // A Ready that needs no sync carries no entries, vote or term — at most a new commit
-    // index, which Raft may lose in a crash and relearn. Its write goes out in order in the
-    // storage's queue, but nothing waits for it: applying and answering do not depend on it.
-    if (rd.mustSync || rd.snapshot) await Promise.all(writes);
-    else for (const w of writes) w.catch((e: Error) => this.storageFailed(e));
+    // Committed entries this member persisted in earlier Readys are applied while the write
+    // is in flight, as etcd's apply loop runs beside its WAL writes: a follower answers as soon
+    // as its write is done, not after the apply. Only this Ready's own entries (committed at
+    // once in a one-member group) and a snapshot's successors wait for the write.
+    const early = rd.snapshot ? 0 : durablePrefix(rd.committedEntries, this.mem.lastIndex());
+    if (early > 0) {
+      // The leader's messages leave first: HTTP/2 writes what the transport queued from a
+      // native immediate, which runs before this one, so the apply does not delay them.
+      if (leaderSendsEarly && rd.messages.length) await new Promise<void>((resolve) => setImmediate(resolve));
+      for (let i = 0; i < early; i++) this.applyEntry(rd.committedEntries[i]!);
+    }
+    if (written) await written;
     if (rd.snapshot) {
       this.mem.applySnapshot(rd.snapshot);
       this.restoreSnapshot(rd.snapshot);
@@ -346,7 +360,7 @@ export class RaftNode {
     if (rd.hardState) this.mem.setHardState(rd.hardState);
     if (!leaderSendsEarly && rd.messages.length) this.transport.send(rd.messages);
     for (const rs of rd.readStates) this.reads.readState(rs.requestCtx, rs.index);
-    for (const e of rd.committedEntries) this.applyEntry(e);
+    for (let i = early; i < rd.committedEntries.length; i++) this.applyEntry(rd.committedEntries[i]!);
     this.reads.applied(this.applied);
     if (this.removedSelfAt !== undefined && this.applied >= this.raw.status().hardState.commit) {
       this.log.warn('this node was removed from the raft group; stopping raft', { index: this.removedSelfAt });
@@ -409,4 +423,11 @@ export class RaftNode {
       await this.o.storage.releaseTo(Math.min(compactTo, snap.metadata.index));
     }
   }
+}
+
+/** How many of `entries` (ascending) are at or below `durableIndex`. */
+function durablePrefix(entries: readonly Entry[], durableIndex: number): number {
+  let n = 0;
+  while (n < entries.length && entries[n]!.index <= durableIndex) n++;
+  return n;
 }

@@ -1,0 +1,76 @@
+// The node loop applies committed entries it already holds while the next write is in
+// flight (etcd's apply loop runs beside its WAL writes), but acknowledges only what is durable.
+import assert from 'node:assert/strict';
+import { encodeConfChange, RaftNode, type Entry, type Message, type NodeId, type RaftStorage, type Transport } from '../../src/index.js';
+import { encodeMemberContext } from '../../src/node/snapshot-codec.js';
+import { waitUntil } from '@tswarm/api';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const member = (index: number, nodeId: NodeId): Entry =>
+  ({ index, term: 1, type: 'confChange', data: encodeConfChange({ type: 'addNode', nodeId, context: encodeMemberContext(`${nodeId}:2377`) }) });
+const put = (index: number, text: string): Entry => ({ index, term: 2, type: 'normal', data: enc.encode(text) });
+
+/** Storage whose synced writes finish only when the test releases them. */
+class GatedStorage implements RaftStorage {
+  pending: Array<() => void> = [];
+  save(_hs: unknown, _entries: readonly Entry[], mustSync: boolean): Promise<void> {
+    if (!mustSync) return Promise.resolve();
+    return new Promise((resolve) => this.pending.push(resolve));
+  }
+  saveSnapshot(): Promise<void> {
+    return Promise.resolve();
+  }
+  releaseTo(): Promise<void> {
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+  stats() {
+    return { saves: 0, syncs: 0, writes: 0, bytes: 0, segmentsCut: 0 };
+  }
+}
+
+class FakeTransport implements Transport {
+  sent: Message[] = [];
+  send(messages: Message[]): void {
+    this.sent.push(...messages);
+  }
+  addPeer(): void {}
+  removePeer(): void {}
+  close(): void {}
+}
+
+describe('raft node: applying beside the write', () => {
+  it('a follower applies a committed entry it holds while the next entry is being written, and answers after the write', async () => {
+    const storage = new GatedStorage();
+    const transport = new FakeTransport();
+    const applied: string[] = [];
+    let handlers!: { onMessage(m: Message): void };
+    const node = new RaftNode({
+      id: 'b', storage,
+      // Entry 4 is durable here but not yet known to be committed (commit 3).
+      recovered: { hardState: { term: 2, vote: 'a', commit: 3 }, snapshot: undefined, entries: [member(1, 'a'), member(2, 'b'), member(3, 'c'), put(4, 'x=1')] },
+      stateMachine: { apply: (_i, d) => applied.push(dec.decode(d)), snapshot: () => new Uint8Array(), restore: () => {} },
+      transport: (h) => {
+        handlers = h;
+        return transport;
+      },
+      tickMs: 1000, rng: () => 0.5,
+    });
+    try {
+      await node.start();
+      // The leader appends entry 5 and says entry 4 is committed.
+      handlers.onMessage({ type: 'app', from: 'a', to: 'b', term: 2, index: 4, logTerm: 2, entries: [put(5, 'x=2')], commit: 4, reject: false, rejectHint: 0 });
+      await waitUntil('the write of entry 5 to start', () => storage.pending.length === 1);
+      await waitUntil('entry 4 to be applied during the write', () => applied.includes('x=1'));
+      assert.deepEqual(transport.sent.filter((m) => m.type === 'appResp'), [], 'no answer before entry 5 is durable');
+      storage.pending.shift()!();
+      await waitUntil('the answer for entry 5', () => transport.sent.some((m) => m.type === 'appResp' && m.index === 5));
+      assert.deepEqual(applied, ['x=1']);
+    } finally {
+      node.stop();
+    }
+  });
+});
