@@ -12,7 +12,7 @@ import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { containersOn, formSwarm, Lab, nodeIds, runningTasks, tswarmOk } from '@tswarm/e2e';
 import { Asm, PIN_DIR, TC_ACT_OK, nativeLoader } from '@tswarm/network';
 import { runOk, until } from './exec.js';
-import { containerPid, inPid, iperf } from './overlay.js';
+import { containerPid, inPid, iperf, median } from './overlay.js';
 
 const LAB = { prefix: 'tswab', subnet: '192.168.237.0/24' };
 const ROUNDS = Number(process.env['BENCH_AB_ROUNDS'] ?? 12);
@@ -20,11 +20,6 @@ const BYPASS_PREF = 1;
 const BYPASS_PIN = `${PIN_DIR}/${LAB.prefix}-bypass`;
 
 const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)]!;
-}
 
 /** The sandbox's VXLAN device and container veths (the devices the fast path filters). */
 async function fastPathDevices(sandbox: string): Promise<string[]> {

@@ -40,7 +40,8 @@ const RAW_CLEAN = { dev: 'tswraw2', vni: 998, port: 4791, net: '10.250.1' };
 
 const HOSTS = ['h1', 'h2', 'h3'];
 
-function median(xs: number[]): number {
+/** The lower median (an observed sample, not an interpolation); NaN for none. */
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)]!;
 }
