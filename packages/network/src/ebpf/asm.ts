@@ -1,5 +1,5 @@
 // A minimal eBPF assembler: only the instructions the overlay's fast-path programs use
-// (fastpath-programs.ts), encoded as the kernel reads them (Documentation/bpf/standardization/
+// (programs.ts), encoded as the kernel reads them (Documentation/bpf/standardization/
 // instruction-set.rst). Pure: instructions in, bytes out; jumps name labels, resolved at the end.
 //
 // Encoding of one instruction, 8 bytes, little-endian host (x86-64, arm64 — the kernel takes
