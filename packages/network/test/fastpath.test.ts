@@ -188,6 +188,18 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
     assert.deepEqual(pins(), []);
   });
 
+  it('a sandbox left with no local endpoint (the ingress sandbox between tasks) loses its VXLAN filter, and frames into it take the bridge', async () => {
+    const fast = await FastPath.create(new Kernel(execRunner()), { namePrefix: LAB_PREFIX, nodeId: N2 }, silentLogger);
+    assert.ok(fast, 'the fast path loads on this host');
+    assert.match(await filters(sb(N2), vxlanName(NET.vni)), /tsw_from_ovl/);
+    assert.deepEqual(await fast.apply(sb(N2), NET.vni, []), { veths: 0 });
+    assert.equal((await filters(sb(N2), vxlanName(NET.vni))).trim(), '');
+    const b0 = await txPackets(sb(N2), sandboxVethName(T.b));
+    assert.equal(await pings(T.a, ADDR[T.b]![1]), 20);
+    assert.ok((await txPackets(sb(N2), sandboxVethName(T.b))) - b0 >= 20, 'frames toward b cross h2\'s bridge');
+    assert.deepEqual(pins(), []);
+  });
+
   it('without bpf(2) the data plane says so once and keeps the bridge path', async () => {
     const warned: string[] = [];
     const log: Logger = { ...silentLogger, warn: (m, f) => warned.push(`${m} ${JSON.stringify(f)}`), child: () => log };
