@@ -1,9 +1,9 @@
 // Integration: containers started together are plumbed together — concurrent attaches share
 // one sandbox creation, each gets its own interfaces and gateway address. Needs root.
 import * as assert from 'node:assert/strict';
-import { Task, silentLogger } from '@tswarm/api';
-import { LinuxDataplane, containerNsName, execRunner, sandboxName } from '../src/index.js';
-import { Lab, LAB_PREFIX, listLabNetns, sh, trySh } from './lab.js';
+import { Task } from '@tswarm/api';
+import { LinuxDataplane, containerNsName, sandboxName } from '../src/index.js';
+import { Lab, LAB_PREFIX, labDataplane, listLabNetns, sh, trySh } from './lab.js';
 
 const NODE = 'nbatchaaaaaaaaaaaaaaaaaaa';
 const NET = { id: 'netbatch0000000000000000', vni: 5101, spec: { name: 'batch', driver: 'overlay' }, ipam: { subnet: '10.232.1.0/24', gateway: '10.232.1.1', ipRange: '' } };
@@ -16,7 +16,7 @@ describe('LinuxDataplane plumbs concurrent attaches as one batch (root, integrat
   before(async () => {
     for (const ns of listLabNetns()) await trySh(['ip', 'netns', 'del', ns]);
     const [h1] = await lab.hosts(2);
-    dp = await LinuxDataplane.create({ nodeId: NODE, namePrefix: LAB_PREFIX, logger: silentLogger, runner: execRunner(['nsenter', `--net=/run/netns/${h1}`]), resyncIntervalMs: 0 });
+    dp = await labDataplane(NODE, h1);
   });
 
   after(async () => {

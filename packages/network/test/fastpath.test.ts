@@ -12,7 +12,7 @@ import {
   Asm, FastPath, LinuxDataplane, type BpfLoader, PIN_DIR, containerNsName, detachLines, execRunner, fromOverlayProgram, nativeLoader, sandboxName, sandboxVethName, toOverlayProgram, vxlanName,
 } from '../src/index.js';
 import { Kernel } from '../src/kernel.js';
-import { Lab, LAB_PREFIX, inNs, listLabNetns, sh, trySh } from './lab.js';
+import { Lab, LAB_PREFIX, labDataplane, inNs, listLabNetns, sh, trySh } from './lab.js';
 
 const N1 = 'nfast1aaaaaaaaaaaaaaaaaaa';
 const N2 = 'nfast2bbbbbbbbbbbbbbbbbbb';
@@ -75,7 +75,7 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
   const warnings: string[] = [];
   const recorder: Logger = { ...silentLogger, warn: (m, f) => warnings.push(`${m} ${JSON.stringify(f)}`), child: () => recorder };
   const mk = (nodeId: string, host: string): Promise<LinuxDataplane> =>
-    LinuxDataplane.create({ nodeId, namePrefix: LAB_PREFIX, logger: recorder, runner: execRunner(['nsenter', `--net=/run/netns/${host}`]), resyncIntervalMs: 0 });
+    labDataplane(nodeId, host, { logger: recorder });
 
   before(async function () {
     if (process.getuid?.() !== 0) throw new Error('these integration tests need root (network namespaces, bpf(2)); run them as root');
@@ -175,7 +175,7 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
         },
       };
     };
-    dp1 = await LinuxDataplane.create({ nodeId: N1, namePrefix: LAB_PREFIX, logger: recorder, runner: execRunner(['nsenter', `--net=/run/netns/${h1}`]), resyncIntervalMs: 0, bpfLoader: refusing });
+    dp1 = await labDataplane(N1, h1, { logger: recorder, bpfLoader: refusing });
     dp1.setView(view());
     warnings.length = 0;
     await dp1.attach(task(T.a), pids.get(T.a)!);

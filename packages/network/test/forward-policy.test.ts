@@ -2,17 +2,16 @@
 // containers out through the gateway bridge, and the rules that make it so go when the node
 // leaves; a host whose policy accepts is not touched at all. Needs root.
 import * as assert from 'node:assert/strict';
-import { Task, silentLogger } from '@tswarm/api';
-import { FORWARD_ACCEPT_RULES, LinuxDataplane, execRunner } from '../src/index.js';
-import { Lab, LAB_PREFIX, inNs, listLabNetns, sh, trySh } from './lab.js';
+import { Task } from '@tswarm/api';
+import { FORWARD_ACCEPT_RULES, LinuxDataplane } from '../src/index.js';
+import { Lab, labDataplane, inNs, listLabNetns, sh, trySh } from './lab.js';
 
 describe('LinuxDataplane under an iptables FORWARD DROP policy (root, integration)', function () {
   this.timeout(20_000);
   const lab = new Lab();
   let h1 = '';
   let h2 = '';
-  const mk = (nodeId: string, host: string): Promise<LinuxDataplane> =>
-    LinuxDataplane.create({ nodeId, namePrefix: LAB_PREFIX, logger: silentLogger, runner: execRunner(['nsenter', `--net=/run/netns/${host}`]), resyncIntervalMs: 0 });
+  const mk = (nodeId: string, host: string): Promise<LinuxDataplane> => labDataplane(nodeId, host);
   const forwardRules = async (h: string) => (await sh(inNs(h, ['iptables', '-w', '-S', 'FORWARD']))).split('\n').filter((l) => l.startsWith('-A FORWARD'));
 
   before(async function () {

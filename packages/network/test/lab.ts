@@ -5,8 +5,15 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { silentLogger } from '@tswarm/api';
+import { LinuxDataplane, execRunner, type LinuxDataplaneOptions } from '../src/index.js';
 
 export const LAB_PREFIX = 'tswnt';
+
+/** A data plane for `nodeId` whose kernel tools run inside lab host `host`, silent, with no periodic resync; `extra` adds or overrides options. */
+export function labDataplane(nodeId: string, host: string, extra: Partial<LinuxDataplaneOptions> = {}): Promise<LinuxDataplane> {
+  return LinuxDataplane.create({ nodeId, namePrefix: LAB_PREFIX, logger: silentLogger, runner: execRunner(['nsenter', `--net=/run/netns/${host}`]), resyncIntervalMs: 0, ...extra });
+}
 
 export function sh(argv: readonly string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -3,9 +3,9 @@
 // Every namespace is named tswnt-…; after() removes them all even when a test failed.
 import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { EndpointMode, NetworkView, PortProtocol, PublishMode, Task, silentLogger, type NetworkEndpoint } from '@tswarm/api';
-import { LinuxDataplane, VIP_SOURCE_PORTS, containerNsName, execRunner } from '../src/index.js';
-import { Lab, LAB_PREFIX, httpGet, inNs, listLabNetns, sh, trySh } from './lab.js';
+import { EndpointMode, NetworkView, PortProtocol, PublishMode, Task, type NetworkEndpoint } from '@tswarm/api';
+import { LinuxDataplane, VIP_SOURCE_PORTS, containerNsName } from '../src/index.js';
+import { Lab, LAB_PREFIX, labDataplane, httpGet, inNs, listLabNetns, sh, trySh } from './lab.js';
 
 const N1 = 'n1aaaaaaaaaaaaaaaaaaaaaaa';
 const N2 = 'n2bbbbbbbbbbbbbbbbbbbbbbb';
@@ -63,10 +63,7 @@ describe('LinuxDataplane on two namespace hosts (root, integration)', function (
   const pids = new Map<string, number>();
   let clients: ReadonlyMap<string, readonly string[]> = new Map();
   const mk = (nodeId: string, host: string): Promise<LinuxDataplane> =>
-    LinuxDataplane.create({
-      nodeId, namePrefix: LAB_PREFIX, logger: silentLogger, runner: execRunner(['nsenter', `--net=/run/netns/${host}`]), resyncIntervalMs: 0,
-      ...(nodeId === N1 ? { onClients: (c: ReadonlyMap<string, readonly string[]>) => { clients = c; } } : {}),
-    });
+    labDataplane(nodeId, host, nodeId === N1 ? { onClients: (c: ReadonlyMap<string, readonly string[]>) => { clients = c; } } : {});
   const cns = (id: string): string => containerNsName(LAB_PREFIX, id);
 
   before(async function () {
