@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { NodeAvailability, NodeRole, NodeState } from '@tswarm/api';
 import { goJsonTime } from '../src/render/docker-json.js';
 import { inspectNode } from '../src/render/node-inspect.js';
+import { prettyNode } from '../src/render/pretty.js';
 import { node } from './fixtures.js';
 
 // The expected objects are what `docker node inspect` prints for such nodes (moby
@@ -85,5 +86,37 @@ describe('times in Docker\'s JSON', () => {
     assert.equal(goJsonTime(Date.UTC(2016, 5, 7, 20, 31, 0)), '2016-06-07T20:31:00Z');
     assert.equal(goJsonTime(0), '0001-01-01T00:00:00Z');
     assert.equal(goJsonTime(undefined), '0001-01-01T00:00:00Z');
+  });
+});
+
+describe('node inspect --pretty', () => {
+  it('follows Docker\'s template: labels sorted after ID, message after state, Raft status as reported', () => {
+    const n = node('node1', 'h1', { manager: 'unreachable', state: NodeState.NODE_STATE_DOWN });
+    n.meta = { version: 3, createdAtMs: Date.UTC(2024, 0, 2, 3, 4, 5, 670), updatedAtMs: 0 };
+    n.spec!.labels = { zone: 'a', ssd: '' };
+    n.status = { state: NodeState.NODE_STATE_DOWN, message: 'heartbeat failure', addr: '' };
+    assert.deepEqual(prettyNode(n), [
+      'ID:                node1',
+      'Labels:',
+      ' - ssd',
+      ' - zone=a',
+      'Hostname:          h1',
+      'Joined at:         2024-01-02 03:04:05.67 +0000 utc',
+      'Status:',
+      ' State:            Down',
+      ' Message:          heartbeat failure',
+      ' Availability:     Active',
+      'Manager Status:',
+      ' Address:          10.0.0.1:2377',
+      ' Raft Status:      Unreachable',
+      ' Leader:           No',
+      'Platform:',
+      ' Operating System: linux',
+      ' Architecture:     x86_64',
+      'Resources:',
+      ' CPUs:             2',
+      ' Memory:           2GiB',
+      'Engine Version:    20.10.24',
+    ]);
   });
 });
