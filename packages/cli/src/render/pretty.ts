@@ -6,7 +6,7 @@ import { formatDurationMs } from '../flags/duration.js';
 import { humanBytes } from '../format.js';
 import { goJsonTime } from './docker-json.js';
 import { nodeAvailability, nodeStatus } from './nodes.js';
-import { capitalize, enumWord } from './table.js';
+import { byKey, capitalize, enumWord } from './table.js';
 
 /**
  * `inspect --pretty` for nodes and services: Docker's headings and labels, with values
@@ -36,7 +36,7 @@ function goTimeText(ms: number | undefined): string {
 /** In the order of Docker's template (cli/command/node/formatter.go); labels sorted by key, as Go's templates range over maps. */
 export function prettyNode(n: Node): string[] {
   const rows: Row[] = [['ID', n.id]];
-  const labels = Object.entries(n.spec?.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const labels = Object.entries(n.spec?.labels ?? {}).sort(byKey);
   if (labels.length) rows.push('Labels:', ...labels.map(([k, v]) => ` - ${v ? `${k}=${v}` : k}`));
   rows.push(['Hostname', n.description?.hostname ?? ''], ['Joined at', goTimeText(n.meta?.createdAtMs)]);
   rows.push('Status:', [' State', nodeStatus(n)]);
