@@ -10,6 +10,12 @@ const SUBNET = '192.168.219.0/24';
 const INIT_ARGS = ['--dispatcher-heartbeat', '1s'];
 const WORKER_MESSAGE = /Worker nodes can't be used to view or modify cluster state/;
 
+/** The fields of `node inspect` these tests read. */
+interface NodeJson {
+  Spec: { Role: string };
+  ManagerStatus?: { Leader?: boolean; Reachability: string; Addr: string };
+}
+
 describe('promote and demote on lab hosts', function () {
   let lab: Lab;
   const managerStatus = async (on: string): Promise<Record<string, string> | undefined> => {
@@ -18,12 +24,8 @@ describe('promote and demote on lab hosts', function () {
     return Object.fromEntries(jsonLines(r.stdout).map((n) => [n['Hostname']!, n['ManagerStatus'] ?? '']));
   };
 
-  /** The role the store records (node.role), which the last-manager check counts. */
-  const roleOf = async (host: string): Promise<string | undefined> => {
-    const r = await lab.tswarm('h1', 'node', 'inspect', host);
-    // JSON leaves out enum defaults: no role is NODE_ROLE_WORKER.
-    return r.code === 0 ? ((JSON.parse(r.stdout) as Array<{ role?: string }>)[0]?.role ?? 'NODE_ROLE_WORKER') : undefined;
-  };
+  /** `node inspect` as Docker prints it: Spec.Role the desired role, ManagerStatus from live Raft. */
+  const inspect = async (host: string): Promise<NodeJson> => (JSON.parse(await tswarmOk(lab, 'h1', 'node', 'inspect', host)) as NodeJson[])[0]!;
 
   before(async function () {
     lab = await Lab.up(3, { prefix: PREFIX, subnet: SUBNET });
@@ -46,8 +48,9 @@ describe('promote and demote on lab hosts', function () {
       return s?.['h2'] === 'Reachable' ? s : undefined;
     });
     assert.deepEqual(status, { h1: 'Leader', h2: 'Reachable', h3: '' });
-    // Recorded as a manager once it votes (it joins as a learner and is promoted when caught up).
-    await until('h2 recorded as a manager', 20_000, async () => ((await roleOf('h2')) === 'NODE_ROLE_MANAGER' ? true : undefined));
+    const [h1, h2] = [await inspect('h1'), await inspect('h2')];
+    assert.deepEqual([h2.Spec.Role, h2.ManagerStatus], ['manager', { Reachability: 'reachable', Addr: `${lab.host('h2').address}:2377` }]);
+    assert.deepEqual([h1.Spec.Role, h1.ManagerStatus?.Leader], ['manager', true]);
     // h2 runs a manager now: it answers `node ls` itself, from its own replica.
     const onH2 = await until('node ls works on h2', 20_000, () => managerStatus('h2'));
     assert.deepEqual(Object.keys(onH2).sort(), ['h1', 'h2', 'h3']);
@@ -65,7 +68,8 @@ describe('promote and demote on lab hosts', function () {
       return r.code !== 0 && WORKER_MESSAGE.test(r.stderr) ? r : undefined;
     });
     assert.match(refused.stderr, WORKER_MESSAGE);
-    assert.equal(await roleOf('h2'), 'NODE_ROLE_WORKER');
+    const h2 = await inspect('h2');
+    assert.deepEqual([h2.Spec.Role, h2.ManagerStatus], ['worker', undefined]);
     // Still a member of the swarm, with its agent: it stays Ready.
     const nodes = jsonLines(await tswarmOk(lab, 'h1', 'node', 'ls', '--format', 'json'));
     assert.equal(nodes.find((n) => n['Hostname'] === 'h2')?.['Status'], 'Ready');
@@ -80,8 +84,14 @@ describe('promote and demote on lab hosts', function () {
 
   it('demoting the leader hands leadership over first; a node can be promoted again', async function () {
     await tswarmOk(lab, 'h1', 'node', 'promote', 'h2');
-    await until('h2 a manager again', 20_000, async () => ((await roleOf('h2')) === 'NODE_ROLE_MANAGER' ? true : undefined));
-    await tswarmOk(lab, 'h1', 'node', 'demote', 'h1');
+    // h2 joins as a learner and is recorded as a manager once it votes; until then demoting
+    // h1 is refused as demoting the last manager, and nothing changes.
+    await until('h1 demoted once h2 counts as a manager', 20_000, async () => {
+      const r = await lab.tswarm('h1', 'node', 'demote', 'h1');
+      if (r.code === 0) return true;
+      if (!/cannot demote the last manager/.test(r.stderr)) throw new Error(r.stderr.trim());
+      return undefined;
+    });
     const status = await until('h2 leads and h1 is a worker', 30_000, async () => {
       const s = await managerStatus('h2');
       return s?.['h2'] === 'Leader' && s['h1'] === '' ? s : undefined;

@@ -1,4 +1,4 @@
-/** Sizes the way Docker prints them: 1024-based, two decimals, e.g. "23.45GiB". */
+/** Sizes the way Docker prints them (go-units BytesSize): 1024-based, four significant digits, e.g. "7.704GiB", "23.54GiB". */
 export function humanBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let v = n;
@@ -7,7 +7,7 @@ export function humanBytes(n: number): string {
     v /= 1024;
     i++;
   }
-  return i === 0 ? `${v}B` : `${Number(v.toFixed(2))}${units[i]}`;
+  return `${Number(v.toPrecision(4))}${units[i]}`;
 }
 
 /** Aligns `label: value` rows into Docker's ` Label:   value` columns under a heading. */

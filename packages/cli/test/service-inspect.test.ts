@@ -22,7 +22,8 @@ describe('service inspect in Docker\'s shape', () => {
     const out = inspectService(s) as any;
     assert.equal(out.ID, 'svc1');
     assert.deepEqual(out.Version, { Index: 42 });
-    assert.equal(out.UpdatedAt, '1970-01-01T00:00:01.000Z');
+    assert.equal(out.UpdatedAt, '1970-01-01T00:00:01Z');
+    assert.equal(out.CreatedAt, '0001-01-01T00:00:00Z');
     assert.deepEqual(out.Spec.TaskTemplate.ContainerSpec, { Image: 'nginx:1', Args: ['-g', 'daemon off;'], StopGracePeriod: 2_000_000_000 });
     assert.deepEqual(out.Spec.TaskTemplate.RestartPolicy, { Condition: 'on-failure', Delay: 5_000_000_000, MaxAttempts: 0 });
     assert.deepEqual(out.Spec.TaskTemplate.Networks, [{ Target: 'net1', Aliases: ['www'] }]);

@@ -140,11 +140,13 @@ describe('tswarm node', () => {
     assert.deepEqual([r.code, r.out, r.err], [1, 'h2\n', "Error: node h3 is not down and can't be removed; use --force\n"]);
   });
 
-  it('inspect prints a JSON array, "self" being this daemon\'s node, or --pretty text', async () => {
+  it('inspect prints a JSON array in Docker\'s shape, "self" being this daemon\'s node, or --pretty text', async () => {
     let r = await fake.tswarm(['node', 'inspect', 'self']);
     const json = JSON.parse(r.out);
     assert.equal(json.length, 1);
-    assert.equal(json[0].description.hostname, 'h2');
+    assert.equal(json[0].Description.Hostname, 'h2');
+    assert.equal(json[0].Status.Addr, '10.0.0.1');
+    assert.match(r.out, /^\[\n {4}\{\n {8}"ID": "node2b+",\n/);
     assert.equal(fake.only('getNode').nodeId, 'node1aaaaaaaaaaaaaaaaaaaaa');
     r = await fake.tswarm(['node', 'inspect', '--pretty', 'h2']);
     assert.match(r.out, /^ID: +node2b+\nHostname: +h2\n/);

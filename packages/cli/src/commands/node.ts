@@ -4,6 +4,7 @@ import { call, Clients } from '../client.js';
 import { Context } from '../context.js';
 import { CliError } from '../errors.js';
 import { flagParser, oneOf, parseKeyValue, parseNonEmpty, repeatable } from '../flags/parse.js';
+import { inspectNode } from '../render/node-inspect.js';
 import { renderNodeList } from '../render/nodes.js';
 import { prettyNode } from '../render/pretty.js';
 import { inspectCommand } from './inspect.js';
@@ -58,7 +59,14 @@ async function getNode(clients: Clients, ref: string): Promise<Node> {
 }
 
 function nodeInspectCommand(ctx: Ctx): Command {
-  return inspectCommand(ctx, { plural: 'nodes', argName: 'self|NODE', fetch: getNode, json: (n: Node) => Node.toJSON(n), pretty: prettyNode });
+  return inspectCommand(ctx, {
+    plural: 'nodes',
+    argName: 'self|NODE',
+    fetch: getNode,
+    // Docker's shape, so `docker node inspect` scripts keep working (render/node-inspect.ts).
+    json: inspectNode,
+    pretty: prettyNode,
+  });
 }
 
 /** Reads a node, lets `change` edit its spec, writes it back at the version read. */

@@ -1,4 +1,5 @@
 import { macForIPv4, type Network, type NetworkEndpoint, type NodeEndpoint } from '@tswarm/api';
+import { goJsonTime } from './docker-json.js';
 import { jsonLines, naturalCompare, table, truncateId } from './table.js';
 
 /** Every tswarm network is cluster-wide; Docker calls that scope "swarm". */
@@ -48,7 +49,7 @@ export function inspectNetwork(n: Network, endpoints: readonly NetworkEndpoint[]
   return {
     Name: n.spec?.name ?? '',
     Id: n.id,
-    Created: new Date(n.meta?.createdAtMs ?? 0).toISOString(),
+    Created: goJsonTime(n.meta?.createdAtMs),
     Scope: NETWORK_SCOPE,
     Driver: n.spec?.driver ?? '',
     EnableIPv6: false,

@@ -4,8 +4,9 @@ import {
 } from '@tswarm/api';
 import { formatDurationMs } from '../flags/duration.js';
 import { humanBytes } from '../format.js';
-import { managerStatus, nodeAvailability, nodeStatus } from './nodes.js';
-import { capitalize, enumWord } from './table.js';
+import { goJsonTime } from './docker-json.js';
+import { nodeAvailability, nodeStatus } from './nodes.js';
+import { byKey, capitalize, enumWord } from './table.js';
 
 /**
  * `inspect --pretty` for nodes and services: Docker's headings and labels, with values
@@ -27,15 +28,23 @@ function cpus(nano: number): string {
   return String(nano / 1e9);
 }
 
+/** Go's time.Time String() as Docker's PrettyPrint lower-cases it: "2016-06-07 20:31:11.853 +0000 utc". */
+function goTimeText(ms: number | undefined): string {
+  return goJsonTime(ms).replace('T', ' ').replace(/Z$/, ' +0000 utc');
+}
+
+/** In the order of Docker's template (cli/command/node/formatter.go); labels sorted by key, as Go's templates range over maps. */
 export function prettyNode(n: Node): string[] {
-  const rows: Row[] = [['ID', n.id], ['Hostname', n.description?.hostname ?? ''], ['Joined at', time(n.meta?.createdAtMs)]];
-  const labels = Object.entries(n.spec?.labels ?? {});
-  if (labels.length) rows.push('Labels:', ...labels.map(([k, v]) => ` - ${k}=${v}`));
-  rows.push('Status:', [' State', nodeStatus(n)], [' Availability', nodeAvailability(n)], [' Address', n.status?.addr ?? '']);
+  const rows: Row[] = [['ID', n.id]];
+  const labels = Object.entries(n.spec?.labels ?? {}).sort(byKey);
+  if (labels.length) rows.push('Labels:', ...labels.map(([k, v]) => ` - ${v ? `${k}=${v}` : k}`));
+  rows.push(['Hostname', n.description?.hostname ?? ''], ['Joined at', goTimeText(n.meta?.createdAtMs)]);
+  rows.push('Status:', [' State', nodeStatus(n)]);
   if (n.status?.message) rows.push([' Message', n.status.message]);
-  if (n.managerStatus) {
-    rows.push('Manager Status:', [' Address', n.managerStatus.addr], [' Raft Status', managerStatus(n) === 'Leader' ? 'Reachable' : managerStatus(n)], [' Leader', n.managerStatus.leader ? 'Yes' : 'No']);
-  }
+  rows.push([' Availability', nodeAvailability(n)]);
+  if (n.status?.addr) rows.push([' Address', n.status.addr]);
+  const m = n.managerStatus;
+  if (m) rows.push('Manager Status:', [' Address', m.addr], [' Raft Status', capitalize(m.reachability)], [' Leader', m.leader ? 'Yes' : 'No']);
   const d = n.description;
   rows.push('Platform:', [' Operating System', d?.os ?? ''], [' Architecture', d?.architecture ?? '']);
   rows.push('Resources:', [' CPUs', cpus(d?.resources?.nanoCpus ?? 0)], [' Memory', humanBytes(d?.resources?.memoryBytes ?? 0)]);

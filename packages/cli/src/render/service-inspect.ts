@@ -14,10 +14,10 @@ import {
   type ServiceSpec,
   type UpdateConfig,
 } from '@tswarm/api';
+import { goJsonTime, swarmMeta } from './docker-json.js';
 
 const NS_PER_MS = 1_000_000;
 const ns = (ms: number | undefined) => Math.round((ms ?? 0) * NS_PER_MS);
-const iso = (ms: number | undefined) => new Date(ms ?? 0).toISOString();
 
 const RESTART: Record<number, string> = {
   [RestartCondition.RESTART_CONDITION_ANY]: 'any',
@@ -97,10 +97,7 @@ function serviceSpec(spec: ServiceSpec | undefined): Record<string, unknown> {
 
 export function inspectService(s: Service): Record<string, unknown> {
   const out: Record<string, unknown> = {
-    ID: s.id,
-    Version: { Index: s.meta?.version ?? 0 },
-    CreatedAt: iso(s.meta?.createdAtMs),
-    UpdatedAt: iso(s.meta?.updatedAtMs),
+    ...swarmMeta(s.id, s.meta),
     Spec: serviceSpec(s.spec),
     ...(s.previousSpec ? { PreviousSpec: serviceSpec(s.previousSpec) } : {}),
     Endpoint: {
@@ -113,8 +110,8 @@ export function inspectService(s: Service): Record<string, unknown> {
   if (u && u.state !== 0) {
     out['UpdateStatus'] = {
       State: ['', 'updating', 'paused', 'completed', 'rollback_started', 'rollback_paused', 'rollback_completed'][u.state] ?? '',
-      ...(u.startedAtMs ? { StartedAt: iso(u.startedAtMs) } : {}),
-      ...(u.completedAtMs ? { CompletedAt: iso(u.completedAtMs) } : {}),
+      ...(u.startedAtMs ? { StartedAt: goJsonTime(u.startedAtMs) } : {}),
+      ...(u.completedAtMs ? { CompletedAt: goJsonTime(u.completedAtMs) } : {}),
       Message: u.message,
     };
   }

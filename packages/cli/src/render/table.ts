@@ -52,9 +52,14 @@ export function capitalize(s: string): string {
   return s ? s[0]!.toUpperCase() + s.slice(1) : s;
 }
 
+/** Map entries by key, as Go orders map keys in its JSON and templates (plain string order). */
+export function byKey([a]: [string, unknown], [b]: [string, unknown]): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** One JSON object per line, keys sorted, as `docker … ls --format json` prints rows. */
 export function jsonLines(rows: Array<Record<string, unknown>>): string[] {
-  return rows.map((r) => JSON.stringify(Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))));
+  return rows.map((r) => JSON.stringify(Object.fromEntries(Object.entries(r).sort(byKey))));
 }
 
 /** Natural order ("web-2" before "web-10"), as Docker sorts names with sortorder.NaturalLess. */
