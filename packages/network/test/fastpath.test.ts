@@ -7,12 +7,12 @@
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { NetworkView, Task, silentLogger, type Logger, type NetworkEndpoint } from '@tswarm/api';
+import { NetworkView, Task, silentLogger, type NetworkEndpoint } from '@tswarm/api';
 import {
   Asm, FastPath, LinuxDataplane, type BpfLoader, PIN_DIR, containerNsName, detachLines, execRunner, fromOverlayProgram, nativeLoader, sandboxName, sandboxVethName, toOverlayProgram, vxlanName,
 } from '../src/index.js';
 import { Kernel } from '../src/kernel.js';
-import { Lab, LAB_PREFIX, labDataplane, inNs, listLabNetns, sh, trySh } from './lab.js';
+import { Lab, LAB_PREFIX, ingressFilters, labDataplane, inNs, listLabNetns, sh, trySh, warningRecorder } from './lab.js';
 
 const N1 = 'nfast1aaaaaaaaaaaaaaaaaaa';
 const N2 = 'nfast2bbbbbbbbbbbbbbbbbbb';
@@ -34,10 +34,6 @@ const sb = (node: string): string => sandboxName(LAB_PREFIX, NET.vni, node);
 async function txPackets(sandbox: string, dev: string): Promise<number> {
   const [l] = JSON.parse(await sh(['ip', '-n', sandbox, '-j', '-s', 'link', 'show', 'dev', dev])) as { stats64: { tx: { packets: number } } }[];
   return l!.stats64.tx.packets;
-}
-
-async function filters(sandbox: string, dev: string): Promise<string> {
-  return sh(inNs(sandbox, ['tc', 'filter', 'show', 'dev', dev, 'ingress']));
 }
 
 /** `count` pings from container `from` to `to`, each waiting for its reply; the number answered. */
@@ -73,7 +69,7 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
   const pids = new Map<string, number>();
   /** Warnings of both data planes: a fast path that was not applied says so here. */
   const warnings: string[] = [];
-  const recorder: Logger = { ...silentLogger, warn: (m, f) => warnings.push(`${m} ${JSON.stringify(f)}`), child: () => recorder };
+  const recorder = warningRecorder(warnings);
   const mk = (nodeId: string, host: string): Promise<LinuxDataplane> =>
     labDataplane(nodeId, host, { logger: recorder });
 
@@ -109,8 +105,8 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
   it('attaches from-overlay to the VXLAN device and to-overlay to the local endpoint\'s veth, and leaves no pin', async () => {
     assert.deepEqual(warnings, []);
     for (const [node, id] of [[N1, T.a], [N2, T.b]] as const) {
-      assert.match(await filters(sb(node), vxlanName(NET.vni)), /direct-action .*name tsw_from_ovl/);
-      assert.match(await filters(sb(node), sandboxVethName(id)), /direct-action .*name tsw_to_ovl/);
+      assert.match(await ingressFilters(sb(node), vxlanName(NET.vni)), /direct-action .*name tsw_from_ovl/);
+      assert.match(await ingressFilters(sb(node), sandboxVethName(id)), /direct-action .*name tsw_to_ovl/);
     }
     assert.deepEqual(pins(), []);
   });
@@ -143,7 +139,7 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
   it('a new local endpoint joins the programs; containers on one host still meet through the bridge', async () => {
     await dp1!.attach(task(T.c), pids.get(T.c)!); // h1's programs are rebuilt for a and c
     await dp2!.attach(task(T.d), pids.get(T.d)!); // h2's for b and d
-    for (const [node, id] of [[N1, T.a], [N1, T.c], [N2, T.b], [N2, T.d]] as const) assert.match(await filters(sb(node), sandboxVethName(id)), /tsw_to_ovl/, id);
+    for (const [node, id] of [[N1, T.a], [N1, T.c], [N2, T.b], [N2, T.d]] as const) assert.match(await ingressFilters(sb(node), sandboxVethName(id)), /tsw_to_ovl/, id);
     const c0 = await txPackets(sb(N1), sandboxVethName(T.c));
     assert.equal(await pings(T.a, ADDR[T.c]![1]), 20); // same host: bridge
     assert.ok((await txPackets(sb(N1), sandboxVethName(T.c))) - c0 >= 20, 'local traffic must cross the bridge');
@@ -154,7 +150,7 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
 
   it('a detached endpoint leaves the programs and the last one takes the sandbox with it; no pin anywhere', async () => {
     await dp1!.detach(T.c);
-    assert.match(await filters(sb(N1), vxlanName(NET.vni)), /tsw_from_ovl/);
+    assert.match(await ingressFilters(sb(N1), vxlanName(NET.vni)), /tsw_from_ovl/);
     assert.equal(await pings(T.a, ADDR[T.b]![1]), 20);
     await dp1!.sweep(new Set([T.a]));
     await dp1!.detach(T.a);
@@ -180,8 +176,8 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
     warnings.length = 0;
     await dp1.attach(task(T.a), pids.get(T.a)!);
     assert.deepEqual(warnings, [`eBPF fast path not applied; the sandbox bridge carries the traffic {"sandbox":"${sb(N1)}","error":"Error: refused for the test"}`]);
-    assert.equal((await filters(sb(N1), vxlanName(NET.vni))).trim(), '');
-    assert.equal((await filters(sb(N1), sandboxVethName(T.a))).trim(), '');
+    assert.equal((await ingressFilters(sb(N1), vxlanName(NET.vni))).trim(), '');
+    assert.equal((await ingressFilters(sb(N1), sandboxVethName(T.a))).trim(), '');
     const a0 = await txPackets(sb(N1), sandboxVethName(T.a));
     assert.equal(await pings(T.a, ADDR[T.b]![1]), 20); // h1 through its bridge, h2 still on its fast path
     assert.ok((await txPackets(sb(N1), sandboxVethName(T.a))) - a0 >= 20, 'the replies reach a through the bridge');
@@ -191,9 +187,9 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
   it('a sandbox left with no local endpoint (the ingress sandbox between tasks) loses its VXLAN filter, and frames into it take the bridge', async () => {
     const fast = await FastPath.create(new Kernel(execRunner()), { namePrefix: LAB_PREFIX, nodeId: N2 }, silentLogger);
     assert.ok(fast, 'the fast path loads on this host');
-    assert.match(await filters(sb(N2), vxlanName(NET.vni)), /tsw_from_ovl/);
+    assert.match(await ingressFilters(sb(N2), vxlanName(NET.vni)), /tsw_from_ovl/);
     assert.deepEqual(await fast.apply(sb(N2), NET.vni, []), { veths: 0 });
-    assert.equal((await filters(sb(N2), vxlanName(NET.vni))).trim(), '');
+    assert.equal((await ingressFilters(sb(N2), vxlanName(NET.vni))).trim(), '');
     const b0 = await txPackets(sb(N2), sandboxVethName(T.b));
     assert.equal(await pings(T.a, ADDR[T.b]![1]), 20);
     assert.ok((await txPackets(sb(N2), sandboxVethName(T.b))) - b0 >= 20, 'frames toward b cross h2\'s bridge');
@@ -202,8 +198,7 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
 
   it('without bpf(2) the data plane says so once and keeps the bridge path', async () => {
     const warned: string[] = [];
-    const log: Logger = { ...silentLogger, warn: (m, f) => warned.push(`${m} ${JSON.stringify(f)}`), child: () => log };
-    const fast = await FastPath.create(new Kernel(execRunner()), { namePrefix: LAB_PREFIX, nodeId: N1, loader: () => { throw new Error('no addon here'); } }, log);
+    const fast = await FastPath.create(new Kernel(execRunner()), { namePrefix: LAB_PREFIX, nodeId: N1, loader: () => { throw new Error('no addon here'); } }, warningRecorder(warned));
     assert.equal(fast, undefined);
     assert.deepEqual(warned, ['eBPF fast path unavailable; overlay traffic takes the sandbox bridge {"reason":"no addon here"}']);
   });

@@ -5,7 +5,7 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '@tswarm/api';
+import { silentLogger, type Logger } from '@tswarm/api';
 import { LinuxDataplane, execRunner, type LinuxDataplaneOptions } from '../src/index.js';
 
 export const LAB_PREFIX = 'tswnt';
@@ -13,6 +13,12 @@ export const LAB_PREFIX = 'tswnt';
 /** A data plane for `nodeId` whose kernel tools run inside lab host `host`, silent, with no periodic resync; `extra` adds or overrides options. */
 export function labDataplane(nodeId: string, host: string, extra: Partial<LinuxDataplaneOptions> = {}): Promise<LinuxDataplane> {
   return LinuxDataplane.create({ nodeId, namePrefix: LAB_PREFIX, logger: silentLogger, runner: execRunner(['nsenter', `--net=/run/netns/${host}`]), resyncIntervalMs: 0, ...extra });
+}
+
+/** A logger that keeps every warning (message and fields) in `into` and drops the rest: a data plane that did not apply something says so there. */
+export function warningRecorder(into: string[]): Logger {
+  const log: Logger = { ...silentLogger, warn: (m, f) => into.push(`${m} ${JSON.stringify(f)}`), child: () => log };
+  return log;
 }
 
 export function sh(argv: readonly string[], input?: string): Promise<string> {
@@ -37,6 +43,11 @@ export async function trySh(argv: readonly string[]): Promise<{ ok: boolean; out
 
 export function inNs(ns: string, argv: readonly string[]): string[] {
   return ['nsenter', `--net=/run/netns/${ns}`, ...argv];
+}
+
+/** The tc filters on device `dev`'s ingress hook in namespace `ns` (the eBPF fast path's). */
+export function ingressFilters(ns: string, dev: string): Promise<string> {
+  return sh(inNs(ns, ['tc', 'filter', 'show', 'dev', dev, 'ingress']));
 }
 
 export class Lab {
