@@ -3,7 +3,7 @@
 import * as assert from 'node:assert/strict';
 import { Task } from '@tswarm/api';
 import { LinuxDataplane, containerNsName, sandboxName } from '../src/index.js';
-import { Lab, LAB_PREFIX, labDataplane, listLabNetns, sh, trySh } from './lab.js';
+import { Lab, LAB_PREFIX, listLabNetns, sh } from './lab.js';
 
 const NODE = 'nbatchaaaaaaaaaaaaaaaaaaa';
 const NET = { id: 'netbatch0000000000000000', vni: 5101, spec: { name: 'batch', driver: 'overlay' }, ipam: { subnet: '10.232.1.0/24', gateway: '10.232.1.1', ipRange: '' } };
@@ -14,15 +14,11 @@ describe('LinuxDataplane plumbs concurrent attaches as one batch (root, integrat
   let dp: LinuxDataplane | undefined;
 
   before(async () => {
-    for (const ns of listLabNetns()) await trySh(['ip', 'netns', 'del', ns]);
     const [h1] = await lab.hosts(2);
-    dp = await labDataplane(NODE, h1);
+    dp = await lab.dataplane(NODE, h1);
   });
 
-  after(async () => {
-    await dp?.close({ teardown: true }).catch(() => undefined);
-    await lab.destroy();
-  });
+  after(() => lab.destroy());
 
   it('plumbs six containers started at once, creating their network\'s sandbox once', async () => {
     const ids = Array.from({ length: 6 }, (_, i) => `tb${i}${'q'.repeat(22)}`);

@@ -12,7 +12,7 @@ import {
   Asm, FastPath, LinuxDataplane, type BpfLoader, PIN_DIR, containerNsName, detachLines, execRunner, fromOverlayProgram, nativeLoader, sandboxName, sandboxVethName, toOverlayProgram, vxlanName,
 } from '../src/index.js';
 import { Kernel } from '../src/kernel.js';
-import { Lab, LAB_PREFIX, ingressFilters, labDataplane, inNs, listLabNetns, sh, trySh, warningRecorder } from './lab.js';
+import { Lab, LAB_PREFIX, ingressFilters, inNs, listLabNetns, sh, trySh, warningRecorder } from './lab.js';
 
 const N1 = 'nfast1aaaaaaaaaaaaaaaaaaa';
 const N2 = 'nfast2bbbbbbbbbbbbbbbbbbb';
@@ -71,11 +71,10 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
   const warnings: string[] = [];
   const recorder = warningRecorder(warnings);
   const mk = (nodeId: string, host: string): Promise<LinuxDataplane> =>
-    labDataplane(nodeId, host, { logger: recorder });
+    lab.dataplane(nodeId, host, { logger: recorder });
 
   before(async function () {
     if (process.getuid?.() !== 0) throw new Error('these integration tests need root (network namespaces, bpf(2)); run them as root');
-    for (const ns of listLabNetns()) await trySh(['ip', 'netns', 'del', ns]);
     [h1, h2] = await lab.hosts(2);
     [dp1, dp2] = await Promise.all([mk(N1, h1), mk(N2, h2)]);
     dp1.setView(view());
@@ -86,11 +85,7 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
     await dp2.attach(task(T.b), pids.get(T.b)!);
   });
 
-  after(async () => {
-    await dp1?.close({ teardown: true }).catch(() => undefined);
-    await dp2?.close({ teardown: true }).catch(() => undefined);
-    await lab.destroy();
-  });
+  after(() => lab.destroy());
 
   it('the kernel verifier accepts both programs for 64 local endpoints; a refused program carries the verifier\'s words', () => {
     const loader = nativeLoader();
@@ -171,7 +166,7 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
         },
       };
     };
-    dp1 = await labDataplane(N1, h1, { logger: recorder, bpfLoader: refusing });
+    dp1 = await lab.dataplane(N1, h1, { logger: recorder, bpfLoader: refusing });
     dp1.setView(view());
     warnings.length = 0;
     await dp1.attach(task(T.a), pids.get(T.a)!);

@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import { Task } from '@tswarm/api';
 import { FORWARD_ACCEPT_RULES, LinuxDataplane } from '../src/index.js';
-import { Lab, labDataplane, inNs, listLabNetns, sh, trySh } from './lab.js';
+import { Lab, labDataplane, inNs, sh, trySh } from './lab.js';
 
 describe('LinuxDataplane under an iptables FORWARD DROP policy (root, integration)', function () {
   this.timeout(20_000);
@@ -15,7 +15,6 @@ describe('LinuxDataplane under an iptables FORWARD DROP policy (root, integratio
   const forwardRules = async (h: string) => (await sh(inNs(h, ['iptables', '-w', '-S', 'FORWARD']))).split('\n').filter((l) => l.startsWith('-A FORWARD'));
 
   before(async function () {
-    for (const ns of listLabNetns()) await trySh(['ip', 'netns', 'del', ns]);
     [h1, h2] = await lab.hosts(2);
   });
 

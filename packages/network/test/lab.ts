@@ -53,9 +53,14 @@ export function ingressFilters(ns: string, dev: string): Promise<string> {
 export class Lab {
   private readonly procs: ChildProcess[] = [];
   private readonly dirs: string[] = [];
+  private readonly dataplanes: LinuxDataplane[] = [];
 
-  /** Hosts `<prefix>-h1…hN` on 192.168.251.0/24 (.1, .2, …), joined pairwise-by-bridge-free veth (2 hosts). */
+  /**
+   * Hosts `<prefix>-h1…hN` on 192.168.251.0/24 (.1, .2, …), joined pairwise-by-bridge-free veth (2 hosts).
+   * Whatever a crashed earlier run left under the prefix is removed first.
+   */
   async hosts(n: 2): Promise<string[]> {
+    for (const ns of listLabNetns()) await trySh(['ip', 'netns', 'del', ns]);
     const names = Array.from({ length: n }, (_, i) => `${LAB_PREFIX}-h${i + 1}`);
     for (const h of names) {
       await sh(['ip', 'netns', 'add', h]);
@@ -67,6 +72,13 @@ export class Lab {
       await sh(['ip', '-n', h, 'link', 'set', 'eth0', 'up']);
     }
     return names;
+  }
+
+  /** labDataplane, torn down by destroy (a test may close it before: closing again does nothing). */
+  async dataplane(nodeId: string, host: string, extra: Partial<LinuxDataplaneOptions> = {}): Promise<LinuxDataplane> {
+    const dp = await labDataplane(nodeId, host, extra);
+    this.dataplanes.push(dp);
+    return dp;
   }
 
   /** A "container": `argv` as PID 1-ish of a fresh network namespace; returns its PID. */
@@ -90,6 +102,7 @@ export class Lab {
   }
 
   async destroy(): Promise<void> {
+    for (const dp of this.dataplanes) await dp.close({ teardown: true }).catch(() => undefined);
     for (const p of this.procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     for (const ns of listLabNetns()) await trySh(['ip', 'netns', 'del', ns]);
     for (const d of this.dirs) rmSync(d, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { EndpointMode, NetworkView, PortProtocol, PublishMode, Task, type NetworkEndpoint } from '@tswarm/api';
 import { LinuxDataplane, VIP_SOURCE_PORTS, containerNsName } from '../src/index.js';
-import { Lab, LAB_PREFIX, labDataplane, httpGet, inNs, listLabNetns, sh, trySh } from './lab.js';
+import { Lab, LAB_PREFIX, httpGet, inNs, listLabNetns, sh, trySh } from './lab.js';
 
 const N1 = 'n1aaaaaaaaaaaaaaaaaaaaaaa';
 const N2 = 'n2bbbbbbbbbbbbbbbbbbbbbbb';
@@ -63,7 +63,7 @@ describe('LinuxDataplane on two namespace hosts (root, integration)', function (
   const pids = new Map<string, number>();
   let clients: ReadonlyMap<string, readonly string[]> = new Map();
   const mk = (nodeId: string, host: string): Promise<LinuxDataplane> =>
-    labDataplane(nodeId, host, nodeId === N1 ? { onClients: (c: ReadonlyMap<string, readonly string[]>) => { clients = c; } } : {});
+    lab.dataplane(nodeId, host, nodeId === N1 ? { onClients: (c: ReadonlyMap<string, readonly string[]>) => { clients = c; } } : {});
   const cns = (id: string): string => containerNsName(LAB_PREFIX, id);
 
   before(async function () {
@@ -72,16 +72,11 @@ describe('LinuxDataplane on two namespace hosts (root, integration)', function (
     // dockerd loads br_netfilter on every host tswarm runs on; load it here too, before any
     // sandbox exists, so the test below sees what a real node sees.
     if (!existsSync('/proc/sys/net/bridge')) await trySh(['modprobe', 'br_netfilter']);
-    for (const ns of listLabNetns()) await trySh(['ip', 'netns', 'del', ns]); // a crashed earlier run
     [h1, h2] = await lab.hosts(2);
     [dp1, dp2] = await Promise.all([mk(N1, h1), mk(N2, h2)]);
   });
 
-  after(async () => {
-    await dp1?.close({ teardown: true }).catch(() => undefined);
-    await dp2?.close({ teardown: true }).catch(() => undefined);
-    await lab.destroy();
-  });
+  after(() => lab.destroy());
 
   it('gives containers the gateway bridge address as DNS and picks 172.20.0.0/16 in an empty host', () => {
     assert.deepEqual(dp1!.containerDns, ['172.20.0.1']);
