@@ -5,20 +5,43 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger, type Logger } from '@tswarm/api';
-import { LinuxDataplane, execRunner, type LinuxDataplaneOptions } from '../src/index.js';
+import { silentLogger, waitUntil, type Logger } from '@tswarm/api';
+import { LinuxDataplane, execRunner, type CommandRunner, type LinuxDataplaneOptions } from '../src/index.js';
 
 export const LAB_PREFIX = 'tswnt';
 
 /** A data plane for `nodeId` whose kernel tools run inside lab host `host`, silent, with no periodic resync; `extra` adds or overrides options. */
 export function labDataplane(nodeId: string, host: string, extra: Partial<LinuxDataplaneOptions> = {}): Promise<LinuxDataplane> {
-  return LinuxDataplane.create({ nodeId, namePrefix: LAB_PREFIX, logger: silentLogger, runner: execRunner(['nsenter', `--net=/run/netns/${host}`]), resyncIntervalMs: 0, ...extra });
+  return LinuxDataplane.create({ nodeId, namePrefix: LAB_PREFIX, logger: silentLogger, runner: labRunner(host), resyncIntervalMs: 0, ...extra });
+}
+
+/** How labDataplane runs kernel tools: each command entered into lab host `host` (wrap it to watch them). */
+export function labRunner(host: string): CommandRunner {
+  return execRunner(['nsenter', `--net=/run/netns/${host}`]);
 }
 
 /** A logger that keeps every warning (message and fields) in `into` and drops the rest: a data plane that did not apply something says so there. */
 export function warningRecorder(into: string[]): Logger {
   const log: Logger = { ...silentLogger, warn: (m, f) => into.push(`${m} ${JSON.stringify(f)}`), child: () => log };
   return log;
+}
+
+/**
+ * Waits until `holds` — a read of kernel state — answers true, reading again as soon as each
+ * answer comes (a failed read counts as false); rejects after `timeoutMs` naming `what`.
+ */
+export async function eventually(what: string, holds: () => Promise<boolean>, timeoutMs = 3_000): Promise<void> {
+  let held = false;
+  let stop = false;
+  const reads = (async () => {
+    while (!held && !stop) held = await holds().catch(() => false);
+  })();
+  try {
+    await waitUntil(what, () => held, timeoutMs);
+  } finally {
+    stop = true;
+    await reads;
+  }
 }
 
 export function sh(argv: readonly string[], input?: string): Promise<string> {
