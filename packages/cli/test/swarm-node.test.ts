@@ -152,4 +152,12 @@ describe('tswarm node', () => {
     assert.match(r.out, /^ID: +node2b+\nHostname: +h2\n/);
     assert.match(r.out, /\nStatus:\n State: +Ready\n Availability: +Active\n/);
   });
+
+  it('inspect refuses --format table (a list format) instead of ignoring it, without a call', async () => {
+    const r = await fake.tswarm(['node', 'inspect', '--format', 'table', 'h2']);
+    assert.equal(r.code, 125);
+    assert.match(r.err, /unsupported --format "table" for inspect: use "json", or --pretty for a human form/);
+    assert.deepEqual(fake.calls, []);
+    assert.equal(JSON.parse((await fake.tswarm(['node', 'inspect', '--format', 'json', 'h2'])).out)[0].Description.Hostname, 'h2');
+  });
 });

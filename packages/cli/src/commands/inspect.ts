@@ -28,7 +28,10 @@ export function inspectCommand<T>(ctx: () => Context, spec: InspectSpec<T>): Com
   if (spec.pretty) cmd.option('--pretty', 'Print the information in a human friendly format');
   return cmd.action(async (refs: string[], o: { format?: string; pretty?: boolean }) => {
     if (o.pretty && o.format) throw usageError('--format is incompatible with --pretty');
-    checkFormat(o.format);
+    // Inspect prints JSON only: "table" is a list format, refused here rather than ignored.
+    if (checkFormat(o.format) === 'table' && o.format) {
+      throw usageError(`unsupported --format "${o.format}" for inspect: use "json"${spec.pretty ? ', or --pretty for a human form' : ''}`);
+    }
     const c = ctx();
     const clients = c.clients();
     const found: T[] = [];
