@@ -3,7 +3,7 @@
 import type { Logger } from '@tswarm/api';
 import { gatewayPlan, pickGatewaySubnet, type GatewayPlan } from './gateway.js';
 import { cidrContains, formatBlock, parseCidr } from './ipv4.js';
-import type { Kernel } from './kernel.js';
+import type { Kernel, KernelLink } from './kernel.js';
 import { GATEWAY_BRIDGE, HOST_TABLE, ingressVethName, macFromIp, parseContainerNsName } from './names.js';
 import { allowForwarding, removeForwarding } from './forward-policy.js';
 import { renderHostBase } from './host-table.js';
@@ -11,8 +11,14 @@ import { renderHostBase } from './host-table.js';
 /**
  * Sets up (or adopts) the gateway bridge and the node's nft table. An existing bridge keeps
  * its subnet — running containers use it — even if `requested` differs (logged).
+ *
+ * `ports` are the links that belong on the bridge (the local containers' gateway veths, the
+ * ingress sandbox's veth; the periodic resync passes them): each one that exists but is off
+ * the bridge or down — the bridge was deleted and made again, say — is put back on it, up,
+ * in the same `ip -batch` as the bridge. One that does not exist is left to its owner (a
+ * gateway veth gone took the container's interface with it: only a re-attach re-plumbs it).
  */
-export async function setupGateway(k: Kernel, requested: string | undefined, log: Logger): Promise<GatewayPlan> {
+export async function setupGateway(k: Kernel, requested: string | undefined, log: Logger, ports: readonly string[] = []): Promise<GatewayPlan> {
   const links = await k.links(undefined);
   const br = links.find((l) => l.ifname === GATEWAY_BRIDGE);
   let plan: GatewayPlan;
@@ -21,7 +27,7 @@ export async function setupGateway(k: Kernel, requested: string | undefined, log
     if (requested && formatBlock(parseCidr(requested)) !== plan.subnet) {
       log.warn('gateway bridge exists with another subnet; keeping it for the running containers', { existing: plan.subnet, requested });
     }
-    await k.ipBatch(undefined, [...fixMac(br.mac, plan.bridgeIp), `link set ${GATEWAY_BRIDGE} up`]);
+    await k.ipBatch(undefined, [...fixMac(br.mac, plan.bridgeIp), `link set ${GATEWAY_BRIDGE} up`, ...reattach(links, ports, log)]);
   } else {
     plan = gatewayPlan(requested ?? pickGatewaySubnet((await k.routes(undefined)).map((r) => r.dst)));
     await k.ipBatch(undefined, [
@@ -29,6 +35,7 @@ export async function setupGateway(k: Kernel, requested: string | undefined, log
       ...fixMac(br?.mac ?? '', plan.bridgeIp),
       `addr add ${plan.bridgeIp}/${plan.prefix} dev ${GATEWAY_BRIDGE}`,
       `link set ${GATEWAY_BRIDGE} up`,
+      ...reattach(links, ports, log),
     ]);
   }
   // Equivalent to writing /proc/sys/net/ipv4/ip_forward, but through the runner, so it lands
@@ -49,6 +56,14 @@ export async function setupGateway(k: Kernel, requested: string | undefined, log
 function fixMac(current: string, bridgeIp: string): string[] {
   const mac = macFromIp(bridgeIp);
   return current === mac ? [] : [`link set ${GATEWAY_BRIDGE} address ${mac}`];
+}
+
+/** `ip` lines putting each of `ports` that exists but is off the bridge or down back on it, up (logged). */
+function reattach(links: readonly KernelLink[], ports: readonly string[], log: Logger): string[] {
+  const want = new Set(ports);
+  const off = links.filter((l) => want.has(l.ifname) && (l.master !== GATEWAY_BRIDGE || !l.up)).map((l) => l.ifname);
+  if (off.length > 0) log.info('links put back on the gateway bridge', { links: off });
+  return off.map((l) => `link set ${l} master ${GATEWAY_BRIDGE} up`);
 }
 
 /** Removes the bridge, the ingress veth and table `ip tswarm`. Never throws. */

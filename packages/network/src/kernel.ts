@@ -16,18 +16,48 @@ export interface KernelLink extends LinkAddrs {
   /** The link's index in its namespace (eBPF redirects name links by index). */
   readonly ifindex: number;
   readonly master?: string;
+  /** Administratively up (`ip link set … up`). */
+  readonly up: boolean;
   readonly mac: string;
   /** IPv4 addresses as CIDR text ("10.0.1.5/24"). */
   readonly cidrs: readonly string[];
 }
 
+export interface KernelRoute {
+  /** "default" or CIDR. */
+  readonly dst: string;
+  readonly dev: string;
+  readonly gateway?: string;
+}
+
+/** A namespace's links, main-table routes and whether IPv4 forwarding is on (`ip_forward`), as one read saw them. */
+export interface NetnsState {
+  readonly links: readonly KernelLink[];
+  readonly routes: readonly KernelRoute[];
+  readonly forwarding: boolean;
+}
+
 interface IpAddrJson {
   ifindex?: number;
   ifname?: string;
+  flags?: string[];
   mtu?: number;
   master?: string;
   address?: string;
   addr_info?: { family?: string; local?: string; prefixlen?: number }[];
+}
+
+interface IpRouteJson {
+  dst?: string;
+  dev?: string;
+  gateway?: string;
+}
+
+interface IpNetconfJson {
+  family?: string;
+  interface?: string;
+  /** A boolean from iproute2 6.x; older versions print "on"/"off". */
+  forwarding?: boolean | string;
 }
 
 export class Kernel {
@@ -81,25 +111,24 @@ export class Kernel {
   }
 
   async links(ns: string | undefined): Promise<KernelLink[]> {
-    const raw = JSON.parse((await this.ip(ns, ['-j', 'addr', 'show'])) || '[]') as IpAddrJson[];
-    return raw.map((l) => {
-      const v4 = (l.addr_info ?? []).filter((a) => a.family === 'inet' && a.local);
-      return {
-        ifindex: l.ifindex ?? 0,
-        ifname: l.ifname ?? '',
-        mtu: l.mtu ?? 0,
-        ...(l.master ? { master: l.master } : {}),
-        mac: (l.address ?? '').toLowerCase(),
-        addrs: v4.map((a) => a.local!),
-        cidrs: v4.map((a) => `${a.local}/${a.prefixlen}`),
-      };
-    });
+    return parseLinks(JSON.parse((await this.ip(ns, ['-j', 'addr', 'show'])) || '[]') as IpAddrJson[]);
   }
 
-  /** Main-table routes: destination ("default" or CIDR) and device. */
-  async routes(ns: string | undefined): Promise<{ dst: string; dev: string }[]> {
-    const raw = JSON.parse((await this.ip(ns, ['-j', '-4', 'route', 'show'])) || '[]') as { dst?: string; dev?: string }[];
-    return raw.map((r) => ({ dst: r.dst ?? '', dev: r.dev ?? '' }));
+  /** Main-table routes: destination ("default" or CIDR), device and next hop. */
+  async routes(ns: string | undefined): Promise<KernelRoute[]> {
+    return parseRoutes(JSON.parse((await this.ip(ns, ['-j', '-4', 'route', 'show'])) || '[]') as IpRouteJson[]);
+  }
+
+  /**
+   * Links, IPv4 main-table routes and the forwarding switch of namespace `ns` in one process:
+   * `ip -j -batch` prints one JSON array per command, one per line (`route show` is IPv4 unless told otherwise).
+   */
+  async netnsState(ns: string): Promise<NetnsState> {
+    const out = await this.runner.run(['ip', '-n', ns, '-j', '-batch', '-'], 'addr show\nroute show\nnetconf show\n');
+    const [links, routes, netconf] = out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown[]);
+    if (!links || !routes || !netconf) throw new Error(`ip -batch in ${ns} answered ${out.length} bytes, not three JSON arrays`);
+    const all = (netconf as IpNetconfJson[]).find((c) => c.family === 'inet' && c.interface === 'all');
+    return { links: parseLinks(links as IpAddrJson[]), routes: parseRoutes(routes as IpRouteJson[]), forwarding: all?.forwarding === true || all?.forwarding === 'on' };
   }
 
   async fdb(ns: string, dev: string): Promise<{ mac?: string; dst?: string }[]> {
@@ -148,6 +177,26 @@ export class Kernel {
       return false;
     }
   }
+}
+
+function parseLinks(raw: readonly IpAddrJson[]): KernelLink[] {
+  return raw.map((l) => {
+    const v4 = (l.addr_info ?? []).filter((a) => a.family === 'inet' && a.local);
+    return {
+      ifindex: l.ifindex ?? 0,
+      ifname: l.ifname ?? '',
+      mtu: l.mtu ?? 0,
+      ...(l.master ? { master: l.master } : {}),
+      up: (l.flags ?? []).includes('UP'),
+      mac: (l.address ?? '').toLowerCase(),
+      addrs: v4.map((a) => a.local!),
+      cidrs: v4.map((a) => `${a.local}/${a.prefixlen}`),
+    };
+  });
+}
+
+function parseRoutes(raw: readonly IpRouteJson[]): KernelRoute[] {
+  return raw.map((r) => ({ dst: r.dst ?? '', dev: r.dev ?? '', ...(r.gateway ? { gateway: r.gateway } : {}) }));
 }
 
 function enter(ns: string | undefined): string[] {

@@ -18,7 +18,7 @@ import { GatewayAllocator, type GatewayPlan } from './gateway.js';
 import { findOwnHandles, removeGateway, setupGateway, strayGatewayVeths } from './host.js';
 import { Kernel } from './kernel.js';
 import { planContainerLb, renderLbDiff, renderLbFull, type LbPlan } from './lb.js';
-import { containerNsName, macFromIp, parseSandboxName, sandboxVethName } from './names.js';
+import { containerNsName, gatewayVethName, ingressVethName, macFromIp, parseSandboxName, sandboxVethName } from './names.js';
 import { addrOf } from './ipv4.js';
 import { FastPath } from './ebpf/fastpath.js';
 import type { SandboxEndpoint } from './ebpf/plan.js';
@@ -270,15 +270,33 @@ export class LinuxDataplane implements Dataplane {
     this.emitClients();
   }
 
+  /**
+   * The periodic backstop against kernel state changed behind our back. It restores what this
+   * data plane owns and can make again idempotently and cheaply, touching nothing that is
+   * already right: the gateway bridge (with its address, MAC, nft table and forwarding) and
+   * the links that belong on it — the local containers' gateway veths and the ingress
+   * sandbox's — put back on it when off it or down; each sandbox's settings; peers, fast
+   * path, VIP tables and port rules (forgotten here, so the view below rewrites them from the
+   * kernel); and the ingress sandbox's plumbing (br0's address and MAC, gw0 with its veth,
+   * address and default route, IP forwarding), checked with one read. Not restored: a
+   * container's own interfaces, or a gateway veth deleted outright (its container's end went
+   * with it) — re-plumbing a container takes its re-attach.
+   */
   private async resync(): Promise<void> {
     if (this.closed) return;
     this.sandboxes.forget();
     for (const c of this.containers.values()) if (c.lb !== NO_TABLE) c.lb = null;
     this.ports.hostRules = null;
     this.underlayPort = null;
-    await setupGateway(this.k, this.gateway.subnet, this.log).catch((e) => this.log.warn('resync of the gateway failed', { error: String(e) }));
+    await setupGateway(this.k, this.gateway.subnet, this.log, this.gatewayPorts()).catch((e) => this.log.warn('resync of the gateway failed', { error: String(e) }));
     await this.sandboxes.resyncSettings();
     if (this.view) await this.applyView(this.view);
+  }
+
+  /** The links that belong on the gateway bridge: each local container's gateway veth, and the ingress sandbox's. */
+  private gatewayPorts(): string[] {
+    const ports = [...this.containers.values()].map((c) => gatewayVethName(c.taskId));
+    return this.sandboxes.ingressSandbox() ? [...ports, ingressVethName(this.opts.nodeId)] : ports;
   }
 
   private async removeContainer(taskId: string): Promise<void> {

@@ -21,8 +21,12 @@ export interface SandboxState {
   readonly mtu: number;
   /** Remote peers as programmed, by IP; null = unknown (read the kernel before diffing). */
   peers: Map<string, Peer> | null;
-  /** Set while this is the node's ingress sandbox: its address and its port rules (null = rewrite the table). */
-  ingress: { cidr: string; rules: string[] | null } | undefined;
+  /**
+   * Set while this is the node's ingress sandbox: its address, its port rules (null = rewrite
+   * the table) and whether its plumbing (br0's address, gw0, forwarding) is known to be in
+   * place (false = check it against the kernel and put back what is missing).
+   */
+  ingress: { cidr: string; rules: string[] | null; plumbed: boolean } | undefined;
   /** What the eBPF fast path was last applied for (its inputs as a key); null = unknown, apply again. */
   fastPath: string | null;
 }
@@ -67,7 +71,7 @@ export class SandboxSet {
     const br = links.find((l) => l.ifname === SANDBOX_BRIDGE);
     const hasGw = links.some((l) => l.ifname === INGRESS_SANDBOX_GW_LINK);
     await this.quiet(name); // made by an older tswarmd, perhaps
-    this.byVni.set(vni, { vni, name, networkId: undefined, mtu: br?.mtu ?? overlayMtu(1500), peers: null, ingress: hasGw ? { cidr: br?.cidrs[0] ?? '', rules: null } : undefined, fastPath: null });
+    this.byVni.set(vni, { vni, name, networkId: undefined, mtu: br?.mtu ?? overlayMtu(1500), peers: null, ingress: hasGw ? { cidr: br?.cidrs[0] ?? '', rules: null, plumbed: false } : undefined, fastPath: null });
   }
 
   /** The sandbox for `vni`, created if missing (peers programmed at once when a view is known). */
@@ -111,10 +115,15 @@ export class SandboxSet {
     try {
       if (want) {
         const sb = await this.ensure(want.vni, want.id, view);
+        const spec = { sandbox: sb.name, nodeId: this.ids.nodeId, ingressCidr: want.cidr, gateway };
         if (!sb.ingress || sb.ingress.cidr !== want.cidr) {
-          await ensureIngressExtras(this.k, { sandbox: sb.name, nodeId: this.ids.nodeId, ingressCidr: want.cidr, gateway }, renderIngressTable([]));
-          sb.ingress = { cidr: want.cidr, rules: [] };
+          await ensureIngressExtras(this.k, spec, renderIngressTable([]));
+          sb.ingress = { cidr: want.cidr, rules: [], plumbed: true };
           this.log.info('routing mesh enabled', { sandbox: sb.name, ingressAddr: want.cidr });
+        } else if (!sb.ingress.plumbed) {
+          const putBack = await ensureIngressExtras(this.k, spec);
+          sb.ingress.plumbed = true;
+          if (putBack.length > 0) this.log.info('routing mesh plumbing put back', { sandbox: sb.name, missing: putBack });
         }
       }
       if (!swept) return;
@@ -212,7 +221,10 @@ export class SandboxSet {
     for (const sb of this.byVni.values()) {
       sb.peers = null;
       sb.fastPath = null;
-      if (sb.ingress) sb.ingress.rules = null;
+      if (sb.ingress) {
+        sb.ingress.rules = null;
+        sb.ingress.plumbed = false;
+      }
     }
   }
 

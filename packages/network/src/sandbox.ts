@@ -14,7 +14,7 @@
 // each frame crossing br0 pays br_netfilter's IPv4 hook walk (and, in the ingress sandbox,
 // conntrack): ≈3 % of the CPU of a container-to-container bulk transfer, measured.
 import type { GatewayPlan } from './gateway.js';
-import type { Kernel } from './kernel.js';
+import type { Kernel, NetnsState } from './kernel.js';
 import { GATEWAY_BRIDGE, INGRESS_SANDBOX_GW_LINK, INGRESS_TABLE, SANDBOX_BRIDGE, ingressVethName, macFromIp, vxlanName } from './names.js';
 import { addrOf } from './ipv4.js';
 import { parseKernelPeers, peerCommands, type Peer, type PeerDiff } from './peers.js';
@@ -100,36 +100,65 @@ export interface IngressSpec {
 }
 
 /**
- * Makes a sandbox the node's ingress sandbox: br0 gets the node's ingress address (and the
- * MAC derived from it, which other nodes program), a veth joins it to the gateway bridge
- * (`ig<node8>` ↔ `gw0`, the gateway plan's ingress address, default route via the bridge),
- * IP forwarding is on, and table `ip tswarm_ingress` starts with no published port.
- * Idempotent: an existing gw0 (adopted sandbox) is kept.
+ * Makes a sandbox the node's ingress sandbox — or, without `initialTable`, checks that it
+ * still is one and puts back what is missing: br0 has the node's ingress address (and the MAC
+ * derived from it, which other nodes program), a veth joins it to the gateway bridge
+ * (`ig<node8>` ↔ `gw0`, up, the gateway plan's ingress address, default route via the
+ * bridge), IP forwarding is on; with `initialTable`, table `ip tswarm_ingress` starts with no
+ * published port. One read of the sandbox decides and each piece is written only when it
+ * differs, so a sandbox that is right costs that one process and its traffic is not touched.
+ * Returns what was put back (empty when nothing was).
  */
-export async function ensureIngressExtras(k: Kernel, s: IngressSpec, initialTable: string): Promise<void> {
-  const links = await k.links(s.sandbox);
-  const br = links.find((l) => l.ifname === SANDBOX_BRIDGE);
-  const mac = macFromIp(addrOf(s.ingressCidr));
-  const brLines: string[] = [];
-  if (br && br.mac !== mac) brLines.push(`link set ${SANDBOX_BRIDGE} address ${mac}`);
-  for (const c of br?.cidrs ?? []) if (c !== s.ingressCidr) brLines.push(`addr del ${c} dev ${SANDBOX_BRIDGE}`);
-  if (!br?.cidrs.includes(s.ingressCidr)) brLines.push(`addr add ${s.ingressCidr} dev ${SANDBOX_BRIDGE}`);
-  await k.ipBatch(s.sandbox, brLines);
-  if (!links.some((l) => l.ifname === INGRESS_SANDBOX_GW_LINK)) {
+export async function ensureIngressExtras(k: Kernel, s: IngressSpec, initialTable?: string): Promise<string[]> {
+  const seen = await k.netnsState(s.sandbox);
+  const plan = planIngressPlumbing(seen, s);
+  if (plan.newVeth) {
     const host = ingressVethName(s.nodeId);
     await k.ipBatch(undefined, [`link del ${host}`], true).catch(() => undefined);
+    // gw0's MAC is derived from its address, as the gateway bridge's is: a gw0 made again
+    // keeps it, so the node's ARP entry for the ingress address does not strand the mesh.
     await k.ipBatch(undefined, [
-      `link add ${host} type veth peer name ${INGRESS_SANDBOX_GW_LINK} netns ${s.sandbox}`,
+      `link add ${host} type veth peer name ${INGRESS_SANDBOX_GW_LINK} address ${macFromIp(s.gateway.ingressIp)} netns ${s.sandbox}`,
       `link set ${host} master ${GATEWAY_BRIDGE} up`,
     ]);
-    await k.ipBatch(s.sandbox, [
-      `addr add ${s.gateway.ingressIp}/${s.gateway.prefix} dev ${INGRESS_SANDBOX_GW_LINK}`,
-      `link set ${INGRESS_SANDBOX_GW_LINK} up`,
-      `route replace default via ${s.gateway.bridgeIp} dev ${INGRESS_SANDBOX_GW_LINK}`,
-    ]);
-    await k.sysctl(s.sandbox, 'net.ipv4.ip_forward', '1');
   }
-  await k.nft(s.sandbox, initialTable);
+  await k.ipBatch(s.sandbox, plan.sandboxLines);
+  if (!seen.forwarding) await k.sysctl(s.sandbox, 'net.ipv4.ip_forward', '1');
+  if (initialTable) await k.nft(s.sandbox, initialTable);
+  return plan.missing;
+}
+
+/**
+ * What the ingress sandbox lacks, from one read of it (see ensureIngressExtras). Pure. gw0's
+ * MAC is not checked: one made by an older tswarmd has a random one that works, and changing
+ * it would strand the node's ARP entry for the ingress address for a while.
+ */
+export function planIngressPlumbing(seen: NetnsState, s: IngressSpec): { newVeth: boolean; sandboxLines: string[]; missing: string[] } {
+  const missing: string[] = [];
+  const lines: string[] = [];
+  const fix = (what: string, ...l: string[]): void => {
+    missing.push(what);
+    lines.push(...l);
+  };
+  const br = seen.links.find((l) => l.ifname === SANDBOX_BRIDGE);
+  const mac = macFromIp(addrOf(s.ingressCidr));
+  if (br && br.mac !== mac) fix(`${SANDBOX_BRIDGE} MAC`, `link set ${SANDBOX_BRIDGE} address ${mac}`);
+  for (const c of br?.cidrs ?? []) if (c !== s.ingressCidr) fix(`${SANDBOX_BRIDGE} without ${c}`, `addr del ${c} dev ${SANDBOX_BRIDGE}`);
+  if (!br?.cidrs.includes(s.ingressCidr)) fix(`${SANDBOX_BRIDGE} address`, `addr add ${s.ingressCidr} dev ${SANDBOX_BRIDGE}`);
+  const gw = seen.links.find((l) => l.ifname === INGRESS_SANDBOX_GW_LINK);
+  const gwCidr = `${s.gateway.ingressIp}/${s.gateway.prefix}`;
+  const up = `link set ${INGRESS_SANDBOX_GW_LINK} up`; // before the route: one through a link that is down is refused
+  const addr = `addr add ${gwCidr} dev ${INGRESS_SANDBOX_GW_LINK}`;
+  const route = `route replace default via ${s.gateway.bridgeIp} dev ${INGRESS_SANDBOX_GW_LINK}`;
+  if (!gw) {
+    fix(`${INGRESS_SANDBOX_GW_LINK} and its veth on the gateway bridge`, up, addr, route);
+  } else {
+    if (!gw.up) fix(`${INGRESS_SANDBOX_GW_LINK} up`, up);
+    if (!gw.cidrs.includes(gwCidr)) fix(`${INGRESS_SANDBOX_GW_LINK} address`, addr);
+    if (!seen.routes.some((r) => r.dst === 'default' && r.dev === INGRESS_SANDBOX_GW_LINK && r.gateway === s.gateway.bridgeIp)) fix('default route', route);
+  }
+  if (!seen.forwarding) missing.push('IP forwarding');
+  return { newVeth: !gw, sandboxLines: lines, missing };
 }
 
 /** Undoes ensureIngressExtras while the sandbox stays (local tasks are still on ingress). */

@@ -120,7 +120,7 @@ describe('fast-path programs (pure, run on frames by a test interpreter)', () =>
 });
 
 describe('fast-path planner (pure)', () => {
-  const link = (ifname: string, ifindex: number, mac: string, master?: string) => ({ ifname, ifindex, mac, mtu: 1450, addrs: [], cidrs: [], ...(master ? { master } : {}) });
+  const link = (ifname: string, ifindex: number, mac: string, master?: string) => ({ ifname, ifindex, mac, up: true, mtu: 1450, addrs: [], cidrs: [], ...(master ? { master } : {}) });
   const links = [link('lo', 1, '00:00:00:00:00:00'), link('br0', 2, 'AA:BB:CC:00:00:01'), link('vx4097', 3, '0a:0b:0c:0d:0e:0f', 'br0'),
     link('vt2aaaa', 7, '12:00:00:00:00:07', 'br0'), link('vt1aaaa', 6, '12:00:00:00:00:06', 'br0'), link('vstray', 8, '12:00:00:00:00:08')];
 

@@ -5,7 +5,7 @@ import {
   GatewayAllocator, containerNsName, desiredPeers, diffPeers, dnatSpread, gatewayPlan, gatewayVethName, ingressVethName,
   ipFromMac, macFromIp, overlayMtu, parseContainerNsName, parseKernelPeers, parseSandboxName, peerCommands, pickGatewaySubnet,
   planContainerLb, planHostPortRules, planIngressRules, renderHostBase, renderIngressTable, renderLbDiff, renderLbFull, renderUnderlayNotrack,
-  sandboxName, sandboxVethName, underlayMtu, vxlanName, needsIngressMesh, type Peer,
+  sandboxName, sandboxVethName, underlayMtu, vxlanName, needsIngressMesh, planIngressPlumbing, type KernelLink, type NetnsState, type Peer,
 } from '../src/index.js';
 
 const A = 'nodeAAAA1111';
@@ -246,6 +246,27 @@ describe('published ports (pure)', () => {
     for (const e of v.endpoints) e.active = false;
     assert.deepEqual(planIngressRules(v, 'ing'), []);
     assert.match(renderIngressTable([]), /iifname "gw0" jump ports[\s\S]*oifname "br0" masquerade/);
+  });
+
+  it('checks the ingress sandbox\'s plumbing from one read: nothing to write when it is right, only what is missing otherwise', () => {
+    const spec = { sandbox: 'sb', nodeId: A, ingressCidr: '10.0.0.2/24', gateway: gatewayPlan('172.20.0.0/16') };
+    const link = (ifname: string, mac: string, cidrs: string[], up = true): KernelLink => ({ ifname, ifindex: 1, mtu: 1450, up, mac, addrs: cidrs.map((c) => c.split('/')[0]!), cidrs });
+    const right: NetnsState = {
+      links: [link('br0', macFromIp('10.0.0.2'), ['10.0.0.2/24']), link('gw0', macFromIp('172.20.0.2'), ['172.20.0.2/16'])],
+      routes: [{ dst: 'default', dev: 'gw0', gateway: '172.20.0.1' }, { dst: '10.0.0.0/24', dev: 'br0' }],
+      forwarding: true,
+    };
+    assert.deepEqual(planIngressPlumbing(right, spec), { newVeth: false, sandboxLines: [], missing: [] });
+    const downNoRoute: NetnsState = { links: [right.links[0]!, link('gw0', 'x', ['172.20.0.2/16'], false)], routes: [], forwarding: false };
+    assert.deepEqual(planIngressPlumbing(downNoRoute, spec), {
+      newVeth: false, sandboxLines: ['link set gw0 up', 'route replace default via 172.20.0.1 dev gw0'], missing: ['gw0 up', 'default route', 'IP forwarding'],
+    });
+    const bare: NetnsState = { links: [link('br0', 'aa:bb:cc:dd:ee:ff', ['10.0.0.9/24'])], routes: [], forwarding: true };
+    assert.deepEqual(planIngressPlumbing(bare, spec).sandboxLines, [
+      `link set br0 address ${macFromIp('10.0.0.2')}`, 'addr del 10.0.0.9/24 dev br0', 'addr add 10.0.0.2/24 dev br0',
+      'link set gw0 up', 'addr add 172.20.0.2/16 dev gw0', 'route replace default via 172.20.0.1 dev gw0',
+    ]);
+    assert.equal(planIngressPlumbing(bare, spec).newVeth, true);
   });
 
   it('keeps the node table to its own chains and masquerades the gateway subnet', () => {
