@@ -10,6 +10,23 @@ export interface LoadResult {
   p99Ms: number;
   /** CPU the load driver itself used, as a share of one core, so its cost is visible. */
   driverCpuCores: number;
+  /** Every write's latency, ascending (for merging slices). */
+  latenciesMs: number[];
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
+}
+
+/** One result from slices of the same load (same client count), as if it had run in one piece. */
+export function mergeLoads(slices: readonly LoadResult[]): LoadResult {
+  const latenciesMs = slices.flatMap((s) => s.latenciesMs).sort((a, b) => a - b);
+  const seconds = slices.reduce((t, s) => t + s.seconds, 0);
+  const cpuSeconds = slices.reduce((t, s) => t + s.driverCpuCores * s.seconds, 0);
+  return {
+    clients: slices[0]?.clients ?? 0, writes: latenciesMs.length, seconds, writesPerSec: latenciesMs.length / seconds,
+    p50Ms: percentile(latenciesMs, 0.5), p99Ms: percentile(latenciesMs, 0.99), driverCpuCores: cpuSeconds / seconds, latenciesMs,
+  };
 }
 
 /**
@@ -39,9 +56,9 @@ export async function closedLoop(put: Put, clients: number, durationMs: number, 
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
   return {
     clients, writes: latencies.length, seconds, writesPerSec: latencies.length / seconds,
-    p50Ms: pct(0.5), p99Ms: pct(0.99), driverCpuCores: (cpu.user + cpu.system) / 1e6 / seconds,
+    p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), driverCpuCores: (cpu.user + cpu.system) / 1e6 / seconds,
+    latenciesMs: latencies,
   };
 }

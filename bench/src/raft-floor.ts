@@ -111,7 +111,7 @@ function follower(dir: string, port: number, name: string): void {
   process.send?.('up');
 }
 
-class FloorSide implements Side {
+export class FloorSide implements Side {
   name = 'floor';
   private procs: ChildProcess[] = [];
   private dir = '';
@@ -162,9 +162,11 @@ const f2 = (n: number) => n.toFixed(2);
 
 export async function raftFloorBench(): Promise<void> {
   console.log('raft floor: one writer, 256-byte values, fsync on; etcd, the floor (grpc-js unary + a bidirectional');
-  console.log('stream to 2 members, O_DSYNC writes, no Raft core or store) and tswarm, each after the raft benchmark\'s warm-up.\n');
-  const rows: Array<[string, Awaited<ReturnType<typeof measure>>]> = [];
-  for (const side of [new EtcdClusterSide(), new FloorSide(), new TswarmSide()]) rows.push([side.name, await measure(side, [1])]);
+  console.log('stream to 2 members, O_DSYNC writes, no Raft core or store) and tswarm, all up at once, after the raft benchmark\'s');
+  console.log('warm-up, measured in alternating slices as the raft benchmark\'s rows.\n');
+  const sides = [new EtcdClusterSide(), new FloorSide(), new TswarmSide()];
+  const measured = await measure(sides, [1]);
+  const rows = sides.map((side, i) => [side.name, measured[i]!] as const);
   console.log('side    | writes/s  p50 ms  p99 ms | member CPU ms per write (3 members)');
   for (const [name, r] of rows) {
     const row = r.rows[0]!;

@@ -1,13 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { EtcdCluster } from './etcd-peer.js';
-import { closedLoop, LoadResult, Put } from './load.js';
+import { closedLoop, LoadResult, mergeLoads, Put } from './load.js';
 import { TswarmCluster } from './tswarm-peer.js';
 
 /** Client counts per row, as the issue asks: one writer, a busy service, a crowd. */
 const DEFAULT_CLIENT_ROWS = [1, 16, 256];
 const VALUE_BYTES = 256;
-/** Seconds per row; long enough for steady state, short enough to keep the run near a minute. */
+/** Seconds per row and side; long enough for steady state, short enough to keep the run near two minutes. */
 const ROW_SECONDS = Number(process.env['BENCH_ROW_SECONDS'] ?? 5);
+/**
+ * Every side is up at once and a row alternates between them in slices (ABBA…), with a short
+ * pause between slices. Measured back to back instead, the same code gave single-client ratios
+ * of 1.22x and 2.12x in two runs a minute apart (2026-11-27): this machine's speed drifts over
+ * minutes, and whichever side ran in the slow minute lost. Slices spread the drift over both.
+ */
+const SLICE_SECONDS = 1;
+const SLICE_PAUSE_MS = 200;
 /**
  * Warm-up before the rows, the same on both sides: a crowd, a busy service, then one writer.
  * tswarmd runs on V8, whose optimising compiler needs tens of thousands of calls of the write
@@ -74,24 +82,45 @@ export interface Measured {
   rssMiB: number[];
 }
 
-export async function measure(side: Side, clientRows: number[]): Promise<Measured> {
-  await side.start();
+/** All sides started, warmed up one after another, then each row measured in alternating slices. */
+export async function measure(sides: readonly Side[], clientRows: readonly number[]): Promise<Measured[]> {
+  const started: Side[] = [];
   try {
-    const put = side.put();
-    for (const w of WARMUP) await closedLoop(put, w.clients, w.seconds * 1000, VALUE_BYTES);
-    const rows: LoadResult[] = [];
-    const memberCpuMsPerWrite: number[] = [];
-    const membersCpu = () => side.pids().reduce((sum, pid) => sum + cpuMs(pid), 0);
-    for (const c of clientRows) {
-      const before = membersCpu();
-      const row = await closedLoop(put, c, ROW_SECONDS * 1000, VALUE_BYTES);
-      memberCpuMsPerWrite.push((membersCpu() - before) / row.writes);
-      rows.push(row);
+    for (const side of sides) {
+      await side.start();
+      started.push(side);
     }
-    return { rows, memberCpuMsPerWrite, rssMiB: side.pids().map(peakRssMiB) };
+    const puts = sides.map((side) => side.put());
+    for (const put of puts) for (const w of WARMUP) await closedLoop(put, w.clients, w.seconds * 1000, VALUE_BYTES);
+    const out: Measured[] = sides.map(() => ({ rows: [], memberCpuMsPerWrite: [], rssMiB: [] }));
+    const slicesPerRow = Math.max(1, Math.round(ROW_SECONDS / SLICE_SECONDS));
+    for (const clients of clientRows) {
+      const slices: LoadResult[][] = sides.map(() => []);
+      const cpuMsUsed = sides.map(() => 0);
+      for (let k = 0; k < slicesPerRow; k++) {
+        const order = sides.map((_, i) => (k % 2 === 0 ? i : sides.length - 1 - i));
+        for (const i of order) {
+          await new Promise((r) => setTimeout(r, SLICE_PAUSE_MS));
+          const before = membersCpuMs(sides[i]!);
+          slices[i]!.push(await closedLoop(puts[i]!, clients, SLICE_SECONDS * 1000, VALUE_BYTES));
+          cpuMsUsed[i]! += membersCpuMs(sides[i]!) - before;
+        }
+      }
+      sides.forEach((_, i) => {
+        const row = mergeLoads(slices[i]!);
+        out[i]!.rows.push(row);
+        out[i]!.memberCpuMsPerWrite.push(cpuMsUsed[i]! / row.writes);
+      });
+    }
+    sides.forEach((side, i) => (out[i]!.rssMiB = side.pids().map(peakRssMiB)));
+    return out;
   } finally {
-    await side.stop();
+    for (const side of started) await side.stop();
   }
+}
+
+function membersCpuMs(side: Side): number {
+  return side.pids().reduce((sum, pid) => sum + cpuMs(pid), 0);
 }
 
 const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -101,10 +130,14 @@ export async function raftBench(argv: string[] = process.argv.slice(3)): Promise
   console.log(`raft benchmark: 3 members on 127.0.0.1, fsync on, ${VALUE_BYTES}-byte values, ${ROW_SECONDS}s per row, closed-loop clients`);
   console.log('peer: etcd 3.4 (Debian etcd-server), Node client etcd3 spreading over all 3 endpoints;');
   console.log('tswarm: 3 tswarmd managers (static raft group, --debug-api KV), gRPC client spreading over all 3;');
-  console.log('each put is one store transaction = one Raft entry. Both sides run in turn on the same 2 cores.\n');
-  const none: Measured = { rows: clientRows.map((clients) => ({ clients, writes: 0, seconds: 0, writesPerSec: NaN, p50Ms: NaN, p99Ms: NaN, driverCpuCores: NaN })), memberCpuMsPerWrite: clientRows.map(() => NaN), rssMiB: [] };
-  const etcd = sides.has('etcd') ? await measure(new EtcdClusterSide(), clientRows) : none;
-  const ours = sides.has('tswarm') ? await measure(new TswarmSide(), clientRows) : none;
+  console.log('each put is one store transaction = one Raft entry. Both clusters are up at once on the same 2 cores;');
+  console.log(`each row alternates between them in ${SLICE_SECONDS}-s slices (ABBA), ${ROW_SECONDS} s per side.\n`);
+  const none: Measured = { rows: clientRows.map((clients) => ({ clients, writes: 0, seconds: 0, writesPerSec: NaN, p50Ms: NaN, p99Ms: NaN, driverCpuCores: NaN, latenciesMs: [] })), memberCpuMsPerWrite: clientRows.map(() => NaN), rssMiB: [] };
+  const chosen: Side[] = [...(sides.has('etcd') ? [new EtcdClusterSide()] : []), ...(sides.has('tswarm') ? [new TswarmSide()] : [])];
+  const measured = await measure(chosen, clientRows);
+  const bySide = (name: string) => measured[chosen.findIndex((s) => s.name === name)] ?? none;
+  const etcd = bySide('etcd');
+  const ours = bySide('tswarm');
   console.log('clients | etcd writes/s  p50 ms  p99 ms | tswarm writes/s  p50 ms  p99 ms | throughput ratio  p99 ratio | driver CPU etcd/tswarm | member CPU ms/write etcd/tswarm');
   for (let i = 0; i < clientRows.length; i++) {
     const e = etcd.rows[i]!;
