@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
+import { childPids, stopChildren } from './exec.js';
 import type { Put } from './load.js';
 
 /** A 3-member etcd cluster on loopback (Debian's etcd-server), fsync on as by default. */
@@ -49,16 +50,12 @@ export class EtcdCluster {
   }
 
   pids(): number[] {
-    return this.procs.map((p) => p.pid!).filter(Boolean);
+    return childPids(this.procs);
   }
 
   async stop(): Promise<void> {
     this.client?.close();
-    await Promise.all(this.procs.map((p) => new Promise<void>((res) => {
-      if (p.exitCode !== null) return res();
-      p.once('exit', () => res());
-      p.kill('SIGTERM');
-    })));
+    await stopChildren(this.procs);
     this.procs = [];
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }

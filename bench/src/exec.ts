@@ -1,6 +1,6 @@
 // Commands, polling and processes for the benchmarks that drive whole clusters. Every wait here
 // is bounded, so a benchmark always stops by itself.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { pidAlive } from '@tswarm/e2e';
 
@@ -122,4 +122,31 @@ export function peakRssMiB(pid: number | undefined): number {
   } catch {
     return NaN;
   }
+}
+
+/** CPU a process has used so far (user + system, all threads), in ms; NaN when it is gone. */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
+const CLOCK_TICKS = 100;
+
+/** The PIDs of child processes this benchmark spawned (for /proc readings). */
+export function childPids(procs: readonly ChildProcess[]): number[] {
+  return procs.map((p) => p.pid!).filter(Boolean);
+}
+
+/** SIGTERM to each child this benchmark spawned, resolved once all have exited. */
+export function stopChildren(procs: readonly ChildProcess[]): Promise<void> {
+  return Promise.all(procs.map((p) => new Promise<void>((resolve) => {
+    if (p.exitCode !== null || p.signalCode !== null) return resolve();
+    p.once('exit', () => resolve());
+    p.kill('SIGTERM');
+  }))).then(() => undefined);
 }

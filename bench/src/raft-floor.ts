@@ -16,6 +16,7 @@ import { constants, mkdtempSync, openSync, rmSync, write } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { childPids, stopChildren } from './exec.js';
 import type { Put } from './load.js';
 import { measure, TswarmSide, EtcdClusterSide, type Side } from './raft.js';
 
@@ -143,16 +144,12 @@ export class FloorSide implements Side {
   }
 
   pids(): number[] {
-    return this.procs.map((p) => p.pid!).filter(Boolean);
+    return childPids(this.procs);
   }
 
   async stop(): Promise<void> {
     this.client?.close();
-    await Promise.all(this.procs.map((p) => new Promise<void>((resolve) => {
-      if (p.exitCode !== null) return resolve();
-      p.once('exit', () => resolve());
-      p.kill('SIGTERM');
-    })));
+    await stopChildren(this.procs);
     this.procs = [];
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { EtcdCluster } from './etcd-peer.js';
+import { cpuMs, peakRssMiB } from './exec.js';
 import { closedLoop, LoadResult, mergeLoads, Put } from './load.js';
 import { TswarmCluster } from './tswarm-peer.js';
 
@@ -33,29 +33,6 @@ export interface Side {
   put(): Put;
   pids(): number[];
   stop(): Promise<void>;
-}
-
-/** CPU a process has used so far (user + system), from /proc, in ms; NaN once it is gone. */
-function cpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return NaN;
-  }
-}
-/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
-const CLOCK_TICKS = 100;
-
-/** Peak resident memory of a process, from /proc, in MiB. */
-function peakRssMiB(pid: number): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
 }
 
 /**

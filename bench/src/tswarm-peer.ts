@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { DebugClient } from '@tswarm/api';
+import { childPids, stopChildren } from './exec.js';
 import type { Put } from './load.js';
 
 const REPO = path.resolve(__dirname, '../../..');
@@ -74,17 +75,13 @@ export class TswarmCluster {
   }
 
   pids(): number[] {
-    return this.procs.map((p) => p.pid!).filter(Boolean);
+    return childPids(this.procs);
   }
 
   async stop(): Promise<void> {
     for (const c of this.clients) c.close();
     this.clients = [];
-    await Promise.all(this.procs.map((p) => new Promise<void>((res) => {
-      if (p.exitCode !== null) return res();
-      p.once('exit', () => res());
-      p.kill('SIGTERM');
-    })));
+    await stopChildren(this.procs);
     this.procs = [];
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
