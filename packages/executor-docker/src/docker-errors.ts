@@ -28,6 +28,17 @@ export function dockerMessage(err: unknown): string {
   return (dash ? dash[1]! : m).trim();
 }
 
+/**
+ * Where dockerode's modem talks to the engine, for messages. docker-modem resolves its default
+ * socket lazily (socketPath is then a function), which is /var/run/docker.sock unless the user
+ * has a rootless ~/.docker/run/docker.sock.
+ */
+export function engineAddress(modem: { socketPath?: unknown; host?: unknown; port?: unknown }): string {
+  if (typeof modem.socketPath === 'string') return modem.socketPath;
+  if (typeof modem.host === 'string') return modem.port ? `${modem.host}:${String(modem.port)}` : modem.host;
+  return "Docker's default socket (/var/run/docker.sock)";
+}
+
 /** Socket errors that mean the engine is not answering at all. */
 const ENGINE_AWAY = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 

@@ -7,7 +7,7 @@ import type { Executor, ManagedContainer, TaskController } from '@tswarm/agent';
 import Docker from 'dockerode';
 import { LAB_ENV, LABEL_NODE_ID, LABEL_TASK_ID, type ContainerNetworking } from './container-config.js';
 import { DockerTaskController, type ControllerContext } from './docker-controller.js';
-import { statusOf, toExecutorError } from './docker-errors.js';
+import { engineAddress, statusOf, toExecutorError } from './docker-errors.js';
 
 export interface DockerExecutorOptions {
   /** This node's ID: written on every container and the only ones listManaged() returns. */
@@ -33,14 +33,13 @@ export class DockerExecutor implements Executor {
   constructor(private readonly opts: DockerExecutorOptions) {
     if (!opts.nodeId) throw new Error('DockerExecutor needs the node ID (from the node certificate) to label containers');
     this.docker = opts.docker ?? new Docker();
-    const modem = this.docker.modem as { socketPath?: string; host?: string };
     this.ctx = {
       docker: this.docker,
       nodeId: opts.nodeId,
       lab: opts.lab ?? (process.env[LAB_ENV] || undefined),
       networking: opts.networking,
       logger: (opts.logger ?? silentLogger).child('executor'),
-      socketPath: modem.socketPath ?? modem.host ?? 'the configured Docker host',
+      socketPath: engineAddress(this.docker.modem as Parameters<typeof engineAddress>[0]),
     };
   }
 

@@ -10,4 +10,4 @@ export {
 } from './container-config.js';
 export { LogDemuxer, frame } from './log-stream.js';
 export type { LogLine } from './log-stream.js';
-export { dockerMessage } from './docker-errors.js';
+export { dockerMessage, engineAddress } from './docker-errors.js';
