@@ -5,6 +5,7 @@ import { MemoryStorage } from '../core/memoryStorage.js';
 import { RawNode } from '../core/rawNode.js';
 import type { ConfChange, Entry, Message, NodeId, Ready, Snapshot, StateType } from '../core/types.js';
 import type { Transport, TransportHandlers } from '../transport/transport.js';
+import { ALREADY_DURABLE } from '../storage/raft-storage.js';
 import { unwrap, wrap } from './envelope.js';
 import { decodeNodeSnapshot, encodeMemberContext, encodeNodeSnapshot } from './snapshot-codec.js';
 import { bootstrapEntries, Members } from './members.js';
@@ -325,29 +326,21 @@ export class RaftNode {
 
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) this.leaderChanged(rd.softState.lead, rd.softState.state);
-    const writes: Array<Promise<void>> = [];
-    if (rd.snapshot) writes.push(this.o.storage.saveSnapshot(rd.snapshot));
-    writes.push(this.o.storage.save(rd.hardState, rd.entries, rd.mustSync));
-    // A Ready that needs no sync carries no entries, vote or term — at most a new commit
-    // index, which Raft may lose in a crash and relearn. Its write goes out in order in the
-    // storage's queue, but nothing waits for it: applying and answering do not depend on it.
-    const written = rd.mustSync || rd.snapshot ? Promise.all(writes) : undefined;
-    if (!written) for (const w of writes) w.catch((e: Error) => this.storageFailed(e));
-    // Awaited below, possibly after a turn (the early apply): a failure meanwhile is not unhandled.
-    written?.catch(() => {});
     // Raft thesis §10.2.1: the leader may send appends while its own write is in flight;
     // everyone else acknowledges (votes, append responses) only what is durable.
-    const leaderSendsEarly = this.state === 'leader';
-    if (leaderSendsEarly && rd.messages.length) this.transport.send(rd.messages);
+    const leaderSendsEarly = this.state === 'leader' && rd.messages.length > 0;
+    if (leaderSendsEarly) this.transport.send(rd.messages);
+    const { saved, written } = this.persist(rd);
     // Committed entries this member persisted in earlier Readys are applied while the write
     // is in flight, as etcd's apply loop runs beside its WAL writes: a follower answers as soon
     // as its write is done, not after the apply. Only this Ready's own entries (committed at
-    // once in a one-member group) and a snapshot's successors wait for the write.
-    const early = rd.snapshot ? 0 : durablePrefix(rd.committedEntries, this.mem.lastIndex());
+    // once in a one-member group) and a snapshot's successors wait for the write. A write
+    // already done (inline) has nothing to overlap: the answer goes first, then the apply.
+    const early = rd.snapshot || saved === ALREADY_DURABLE ? 0 : durablePrefix(rd.committedEntries, this.mem.lastIndex());
     if (early > 0) {
       // The leader's messages leave first: HTTP/2 writes what the transport queued from a
       // native immediate, which runs before this one, so the apply does not delay them.
-      if (leaderSendsEarly && rd.messages.length) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (leaderSendsEarly) await new Promise<void>((resolve) => setImmediate(resolve));
       for (let i = 0; i < early; i++) this.applyEntry(rd.committedEntries[i]!);
     }
     if (written) await written;
@@ -366,6 +359,27 @@ export class RaftNode {
       this.log.warn('this node was removed from the raft group; stopping raft', { index: this.removedSelfAt });
       this.stop();
     }
+  }
+
+  /**
+   * Starts the Ready's writes; `written` is what must be durable before answering (undefined
+   * when nothing must). A follower's small synced write is made inline (SaveOptions.inline):
+   * it waits for it before answering, with nothing else to do, and the thread-pool round trip
+   * costs more than the write itself. The leader's runs on the pool, beside its sends.
+   */
+  private persist(rd: Ready): { saved: Promise<void>; written: Promise<unknown> | undefined } {
+    const writes: Array<Promise<void>> = [];
+    if (rd.snapshot) writes.push(this.o.storage.saveSnapshot(rd.snapshot));
+    const saved = this.o.storage.save(rd.hardState, rd.entries, rd.mustSync, { inline: this.state !== 'leader' });
+    writes.push(saved);
+    // A Ready that needs no sync carries no entries, vote or term — at most a new commit
+    // index, which Raft may lose in a crash and relearn. Its write goes out in order in the
+    // storage's queue, but nothing waits for it: applying and answering do not depend on it.
+    const written = rd.mustSync || rd.snapshot ? Promise.all(writes) : undefined;
+    if (!written) for (const w of writes) w.catch((e: Error) => this.storageFailed(e));
+    // Awaited later, possibly after a turn (the early apply): a failure meanwhile is not unhandled.
+    written?.catch(() => {});
+    return { saved, written };
   }
 
   private applyEntry(e: Entry): void {

@@ -12,14 +12,17 @@
 // buffered WAL does: one disk round trip per Ready instead of two, and the
 // synced write that follows stays a single O_DSYNC write (see wal.ts).
 // The disk calls run on libuv's pool, so the node loop keeps stepping
-// messages meanwhile (see fs-shim.ts).
+// messages meanwhile (see fs-shim.ts) — except a small synced save the
+// caller marks inline, written on the caller's thread (INLINE_MAX_BYTES).
 
 import * as path from 'node:path';
 import type { Entry, HardState, Snapshot } from '../core/types.js';
 import { type SnapshotRef, encodeBatch, encodeMarker } from './codec.js';
 import { type FsLike, errorCode, fsyncDir, nodeFs } from './fs-shim.js';
 import {
+  ALREADY_DURABLE,
   type RaftStorage,
+  type SaveOptions,
   type RecoveredState,
   SNAPSHOTS_KEPT,
   StorageClosedError,
@@ -41,6 +44,17 @@ const MAX_GROUP_WRITES = 1024;
  * written on their own past this many: an idle-then-busy follower never holds much.
  */
 const MAX_HELD_BUFS = 64;
+
+/**
+ * The largest inline save (see SaveOptions.inline): a few entries. Measured here (2026-11-27):
+ * an O_DSYNC write of 520 bytes takes 70 µs (p50; p99 0.28 ms), less than the thread-pool
+ * round trip around it (the worker's wake-up, then the loop's). With followers writing saves
+ * up to this size inline, the raft benchmark's single-client row had a 4-5 % lower p50 and
+ * used 5 % less CPU per write. Allowing 16 KiB cost 2-5 % of the 256-client throughput: a
+ * busy follower's batches are larger, and its loop is better spent on the next append than
+ * waiting for the disk.
+ */
+export const INLINE_MAX_BYTES = 4 * 1024;
 
 export interface DiskStorageOptions extends WalOptions {
   /** File system calls; node:fs by default. Tests inject counters or faults. */
@@ -138,7 +152,7 @@ export class DiskRaftStorage implements RaftStorage {
     private lastIndex: number,
   ) {}
 
-  save(hardState: HardState | undefined, entries: readonly Entry[], mustSync: boolean): Promise<void> {
+  save(hardState: HardState | undefined, entries: readonly Entry[], mustSync: boolean, opts?: SaveOptions): Promise<void> {
     if (!hardState && entries.length === 0 && !mustSync) return Promise.resolve();
     let buf: Buffer;
     try {
@@ -153,7 +167,33 @@ export class DiskRaftStorage implements RaftStorage {
       lastIndex: entries.length > 0 ? entries[entries.length - 1].index : undefined,
       hardState: hardState ? { ...hardState } : undefined,
     };
-    return this.enqueue({ kind: 'write', buf, sync: mustSync, meta });
+    const op: Op = { kind: 'write', buf, sync: mustSync, meta };
+    if (opts?.inline && mustSync && this.idle() && this.held.bytes + buf.length <= INLINE_MAX_BYTES) {
+      try {
+        if (this.writeInline(op)) return ALREADY_DURABLE;
+      } catch (err) {
+        this.fail(err as StorageWriteError, []);
+        return Promise.reject(err);
+      }
+    }
+    return this.enqueue(op);
+  }
+
+  /** Nothing queued or running, not failed or closing: a write now keeps the call order. */
+  private idle(): boolean {
+    return !this.running && this.queue.length === 0 && !this.failed && !this.closing;
+  }
+
+  /** The held records and op's in one O_DSYNC write on this thread, if the WAL can (appendSync). */
+  private writeInline(op: Extract<Op, { kind: 'write' }>): boolean {
+    const h = this.held;
+    const bufs = [...h.bufs, op.buf];
+    const bytes = h.bytes + op.buf.length;
+    const meta: WrittenMeta = { lastIndex: op.meta.lastIndex ?? h.meta.lastIndex, hardState: op.meta.hardState ?? h.meta.hardState };
+    if (!this.wal.appendSync(bufs, bytes, meta)) return false;
+    this.held = { bufs: [], bytes: 0, meta: {} };
+    this.bytes += bytes;
+    return true;
   }
 
   saveSnapshot(snapshot: Snapshot): Promise<void> {

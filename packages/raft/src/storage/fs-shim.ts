@@ -2,10 +2,11 @@
 // node:fs, so tests can count syncs or inject failures (pass
 // `{ ...fs, fdatasync: countingFdatasync }`).
 //
-// Which calls are async: only the hot path (log writes and syncs) and the
-// snapshot data write. They run on libuv's thread pool so the node loop keeps
-// stepping messages while the disk works — that overlap is what makes group
-// commit pay on a small machine. Everything else (open, rename, unlink,
+// Which calls are async: the hot path (log writes and syncs) and the snapshot
+// data write. They run on libuv's thread pool so the node loop keeps stepping
+// messages while the disk works — that overlap is what makes group commit pay
+// on a small machine. The exception is a follower's small synced append, which
+// it waits for with nothing else to do (see DiskRaftStorage.save). Everything else (open, rename, unlink,
 // directory sync, recovery reads) is rare and short, and runs synchronously
 // inside the storage's single-owner queue, which keeps the ordering obvious.
 
@@ -24,6 +25,7 @@ export type FsLike = Pick<
   | 'fsyncSync'
   | 'fdatasyncSync'
   | 'writeSync'
+  | 'writevSync'
   | 'write'
   | 'writev'
   | 'fdatasync'
@@ -59,6 +61,16 @@ export function writevAll(f: FsLike, fd: number, bufs: Buffer[], position: numbe
       writeAll(f, fd, Buffer.concat(bufs).subarray(n), position + n).then(resolve, reject);
     });
   });
+}
+
+/** Writes all of bufs at position on the calling thread. */
+export function writevAllSync(f: FsLike, fd: number, bufs: Buffer[], position: number): void {
+  const total = bufs.reduce((s, b) => s + b.length, 0);
+  const n = f.writevSync(fd, bufs, position);
+  if (n >= total) return;
+  // A short writev (rare on regular files): finish the rest with write().
+  const rest = Buffer.concat(bufs).subarray(n);
+  for (let done = 0; done < rest.length; ) done += f.writeSync(fd, rest, done, rest.length - done, position + n + done);
 }
 
 export function fdatasyncAsync(f: FsLike, fd: number): Promise<void> {

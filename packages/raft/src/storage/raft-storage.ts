@@ -102,6 +102,21 @@ export interface StorageStats {
 
 // ---- The contract --------------------------------------------------------
 
+export interface SaveOptions {
+  /**
+   * The caller will wait for this write with nothing else to do (a follower about to
+   * acknowledge): a small synced write may be done on the calling thread, sparing the
+   * thread-pool round trip that otherwise costs more than the write itself.
+   */
+  inline?: boolean;
+}
+
+/**
+ * What save() returns when the write was durable before save() returned (an inline
+ * write): the caller may act on it at once instead of awaiting a turn.
+ */
+export const ALREADY_DURABLE: Promise<void> = Promise.resolve();
+
 /**
  * Ownership: one RaftStorage per data directory, owned by one node loop.
  * Calls may be issued without awaiting earlier ones; they take effect in
@@ -132,9 +147,11 @@ export interface RaftStorage {
    * (a sync covers all that precedes it). If not, it may resolve before the
    * bytes reach the file: the storage may hold them and write them in front
    * of the next call (a crash loses them, as it may lose any unsynced write).
-   * Empty entries, no hardState and !mustSync is a no-op.
+   * Empty entries, no hardState and !mustSync is a no-op. With opts.inline, a small
+   * synced write with nothing queued before it may be done before save() returns, which
+   * then returns ALREADY_DURABLE.
    */
-  save(hardState: HardState | undefined, entries: readonly Entry[], mustSync: boolean): Promise<void>;
+  save(hardState: HardState | undefined, entries: readonly Entry[], mustSync: boolean, opts?: SaveOptions): Promise<void>;
 
   /**
    * Makes a snapshot durable (atomically: a crash leaves the old set of

@@ -14,7 +14,7 @@
 import * as path from 'node:path';
 import type { HardState } from '../core/types.js';
 import { type SnapshotRef, encodeSegmentStart } from './codec.js';
-import { type FsLike, errorCode, fdatasyncAsync, fsyncAsync, fsyncDir, writevAll } from './fs-shim.js';
+import { type FsLike, errorCode, fdatasyncAsync, fsyncAsync, fsyncDir, writevAll, writevAllSync } from './fs-shim.js';
 import { StorageRecoveryError, StorageWriteError } from './raft-storage.js';
 import { type ReplayResult, type SegmentBytes, replaySegments } from './recovery.js';
 import { hex16 } from './snap-file.js';
@@ -164,6 +164,30 @@ export class SegmentedWal {
       throw writeError(`writing ${t.seg.name}`, err);
     }
     t.offset += bytes;
+    this.written(meta);
+  }
+
+  /**
+   * Appends pre-encoded records durably on the calling thread, in one O_DSYNC write, when
+   * that is possible: an O_DSYNC descriptor, no unsynced bytes before them, and room in the
+   * tail segment. Returns false, having done nothing, otherwise (use append()).
+   */
+  appendSync(bufs: Buffer[], bytes: number, meta: WrittenMeta): boolean {
+    const t = this.tail;
+    if (bytes === 0 || t.syncFd < 0 || t.dirty || t.offset + bytes > this.segmentBytes) return false;
+    try {
+      this.writes++;
+      writevAllSync(this.f, t.syncFd, bufs, t.offset);
+      this.syncs++;
+    } catch (err) {
+      throw writeError(`writing ${t.seg.name}`, err);
+    }
+    t.offset += bytes;
+    this.written(meta);
+    return true;
+  }
+
+  private written(meta: WrittenMeta): void {
     if (meta.lastIndex !== undefined) this.lastIndex = meta.lastIndex;
     if (meta.hardState) this.hardState = meta.hardState;
     if (meta.marker) {

@@ -1,7 +1,7 @@
 // The node loop applies committed entries it already holds while the next write is in
 // flight (etcd's apply loop runs beside its WAL writes), but acknowledges only what is durable.
 import assert from 'node:assert/strict';
-import { encodeConfChange, RaftNode, type Entry, type Message, type NodeId, type RaftStorage, type Transport } from '../../src/index.js';
+import { ALREADY_DURABLE, encodeConfChange, RaftNode, type Entry, type Message, type NodeId, type RaftStorage, type Transport } from '../../src/index.js';
 import { encodeMemberContext } from '../../src/node/snapshot-codec.js';
 import { waitUntil } from '@tswarm/api';
 
@@ -29,6 +29,13 @@ class GatedStorage implements RaftStorage {
   }
   stats() {
     return { saves: 0, syncs: 0, writes: 0, bytes: 0, segmentsCut: 0 };
+  }
+}
+
+/** Storage that writes every synced save inline (as DiskRaftStorage does a small one). */
+class InlineStorage extends GatedStorage {
+  override save(_hs: unknown, _entries: readonly Entry[], mustSync: boolean): Promise<void> {
+    return mustSync ? ALREADY_DURABLE : Promise.resolve();
   }
 }
 
@@ -69,6 +76,33 @@ describe('raft node: applying beside the write', () => {
       storage.pending.shift()!();
       await waitUntil('the answer for entry 5', () => transport.sent.some((m) => m.type === 'appResp' && m.index === 5));
       assert.deepEqual(applied, ['x=1']);
+    } finally {
+      node.stop();
+    }
+  });
+
+  it('a follower whose write was done inline answers first, then applies', async () => {
+    const transport = new FakeTransport();
+    const answeredBeforeApply: boolean[] = [];
+    let handlers!: { onMessage(m: Message): void };
+    const node = new RaftNode({
+      id: 'b', storage: new InlineStorage(),
+      recovered: { hardState: { term: 2, vote: 'a', commit: 3 }, snapshot: undefined, entries: [member(1, 'a'), member(2, 'b'), member(3, 'c'), put(4, 'x=1')] },
+      stateMachine: {
+        apply: () => answeredBeforeApply.push(transport.sent.some((m) => m.type === 'appResp' && m.index === 5)),
+        snapshot: () => new Uint8Array(), restore: () => {},
+      },
+      transport: (h) => {
+        handlers = h;
+        return transport;
+      },
+      tickMs: 1000, rng: () => 0.5,
+    });
+    try {
+      await node.start();
+      handlers.onMessage({ type: 'app', from: 'a', to: 'b', term: 2, index: 4, logTerm: 2, entries: [put(5, 'x=2')], commit: 4, reject: false, rejectHint: 0 });
+      await waitUntil('entry 4 to be applied', () => answeredBeforeApply.length === 1);
+      assert.deepEqual(answeredBeforeApply, [true]);
     } finally {
       node.stop();
     }

@@ -68,11 +68,19 @@ export interface SyncCounts {
   /** Writes through a descriptor opened O_DSYNC: each is a durable write. */
   dsyncWrites: number;
   plainWrites: number;
+  /** Writes made on the calling thread (writevSync): inline saves. */
+  inlineWrites: number;
 }
 
 /** node:fs with counters on the durability calls, and an optional fault. */
-export function countingFs(): { fs: FsLike; counts: SyncCounts; failFdatasync: (code: string | undefined) => void } {
-  const counts: SyncCounts = { fdatasync: 0, fsync: 0, dsyncWrites: 0, plainWrites: 0 };
+export function countingFs(): {
+  fs: FsLike;
+  counts: SyncCounts;
+  failFdatasync: (code: string | undefined) => void;
+  failWritevSync: (code: string | undefined) => void;
+} {
+  const counts: SyncCounts = { fdatasync: 0, fsync: 0, dsyncWrites: 0, plainWrites: 0, inlineWrites: 0 };
+  let writevSyncFault: string | undefined;
   const dsyncFds = new Set<number>();
   let fault: string | undefined;
   const fsAny = fs as unknown as Record<string, (...args: unknown[]) => unknown>;
@@ -103,6 +111,11 @@ export function countingFs(): { fs: FsLike; counts: SyncCounts; failFdatasync: (
       countWrite(fd);
       fsAny.write(fd, ...rest);
     },
+    writevSync: (fd: number, ...rest: unknown[]) => {
+      if (writevSyncFault) throw Object.assign(new Error(`${writevSyncFault}: i/o error`), { code: writevSyncFault });
+      if (dsyncFds.has(fd)) counts.inlineWrites++;
+      return fsAny.writevSync(fd, ...rest);
+    },
   } as unknown as FsLike;
-  return { fs: shim, counts, failFdatasync: (code) => (fault = code) };
+  return { fs: shim, counts, failFdatasync: (code) => (fault = code), failWritevSync: (code) => (writevSyncFault = code) };
 }
