@@ -6,9 +6,10 @@
 // data write. They run on libuv's thread pool so the node loop keeps stepping
 // messages while the disk works — that overlap is what makes group commit pay
 // on a small machine. The exception is a follower's small synced append, which
-// it waits for with nothing else to do (see DiskRaftStorage.save). Everything else (open, rename, unlink,
-// directory sync, recovery reads) is rare and short, and runs synchronously
-// inside the storage's single-owner queue, which keeps the ordering obvious.
+// it waits for with nothing else to do (see DiskRaftStorage.save). Everything
+// else (open, rename, unlink, directory sync, recovery reads) is rare and
+// short, and runs synchronously inside the storage's single-owner queue,
+// which keeps the ordering obvious.
 
 import * as fs from 'node:fs';
 
