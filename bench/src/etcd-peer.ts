@@ -1,33 +1,30 @@
-import { spawn, ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { childPids, stopChildren } from './exec.js';
+import { ChildGroup } from './exec.js';
 import type { Put } from './load.js';
 
 /** A 3-member etcd cluster on loopback (Debian's etcd-server), fsync on as by default. */
 export class EtcdCluster {
-  private procs: ChildProcess[] = [];
-  private dir = '';
+  private readonly children = new ChildGroup();
   private client: Etcd3 | undefined;
 
   constructor(private readonly basePort = 23790) {}
 
   async start(): Promise<void> {
-    this.dir = mkdtempSync(path.join(os.tmpdir(), 'bench-etcd-'));
+    const dir = this.children.makeDir('bench-etcd-');
     const names = ['e1', 'e2', 'e3'];
     const peerUrl = (i: number) => `http://127.0.0.1:${this.basePort + 100 + i}`;
     const initial = names.map((n, i) => `${n}=${peerUrl(i)}`).join(',');
     names.forEach((name, i) => {
       const args = [
-        '--name', name, '--data-dir', path.join(this.dir, name),
+        '--name', name, '--data-dir', path.join(dir, name),
         '--listen-client-urls', `http://127.0.0.1:${this.basePort + i}`, '--advertise-client-urls', `http://127.0.0.1:${this.basePort + i}`,
         '--listen-peer-urls', peerUrl(i), '--initial-advertise-peer-urls', peerUrl(i),
         '--initial-cluster', initial, '--initial-cluster-state', 'new', '--initial-cluster-token', 'bench',
         '--log-level', 'error', '--logger', 'zap',
       ];
-      this.procs.push(spawn('etcd', args, { stdio: ['ignore', 'ignore', 'pipe'] }));
+      this.children.add(spawn('etcd', args, { stdio: ['ignore', 'ignore', 'pipe'] }));
     });
     this.client = new Etcd3({ hosts: names.map((_, i) => `127.0.0.1:${this.basePort + i}`) });
     const deadline = Date.now() + 30_000;
@@ -50,13 +47,11 @@ export class EtcdCluster {
   }
 
   pids(): number[] {
-    return childPids(this.procs);
+    return this.children.pids();
   }
 
   async stop(): Promise<void> {
     this.client?.close();
-    await stopChildren(this.procs);
-    this.procs = [];
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    await this.children.stop();
   }
 }

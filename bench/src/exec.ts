@@ -1,7 +1,9 @@
 // Commands, polling and processes for the benchmarks that drive whole clusters. Every wait here
 // is bounded, so a benchmark always stops by itself.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { pidAlive } from '@tswarm/e2e';
 
 export interface RunResult {
@@ -137,16 +139,37 @@ export function cpuMs(pid: number): number {
 /** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
 const CLOCK_TICKS = 100;
 
-/** The PIDs of child processes this benchmark spawned (for /proc readings). */
-export function childPids(procs: readonly ChildProcess[]): number[] {
-  return procs.map((p) => p.pid!).filter(Boolean);
-}
+/**
+ * The processes one side of a benchmark spawned and the scratch directory they write in:
+ * `stop()` ends the processes (SIGTERM, then waits for each to exit) and removes the directory.
+ */
+export class ChildGroup {
+  private procs: ChildProcess[] = [];
+  /** The scratch directory; '' until makeDir(). */
+  dir = '';
 
-/** SIGTERM to each child this benchmark spawned, resolved once all have exited. */
-export function stopChildren(procs: readonly ChildProcess[]): Promise<void> {
-  return Promise.all(procs.map((p) => new Promise<void>((resolve) => {
-    if (p.exitCode !== null || p.signalCode !== null) return resolve();
-    p.once('exit', () => resolve());
-    p.kill('SIGTERM');
-  }))).then(() => undefined);
+  makeDir(prefix: string): string {
+    this.dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+    return this.dir;
+  }
+
+  add<P extends ChildProcess>(p: P): P {
+    this.procs.push(p);
+    return p;
+  }
+
+  pids(): number[] {
+    return this.procs.map((p) => p.pid!).filter(Boolean);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.procs.map((p) => new Promise<void>((resolve) => {
+      if (p.exitCode !== null || p.signalCode !== null) return resolve();
+      p.once('exit', () => resolve());
+      p.kill('SIGTERM');
+    })));
+    this.procs = [];
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = '';
+  }
 }

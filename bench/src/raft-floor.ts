@@ -11,12 +11,11 @@
 // No Raft core, no store, no protobuf: raw bytes through grpc-js. The driver always calls A
 // (the leader), the cheapest path. Measured in the same run against etcd and tswarm at one
 // client, after the raft benchmark's warm-up, so the lines compare.
-import { fork, type ChildProcess } from 'node:child_process';
-import { constants, mkdtempSync, openSync, rmSync, write } from 'node:fs';
-import os from 'node:os';
+import { fork } from 'node:child_process';
+import { constants, openSync, write } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { childPids, stopChildren } from './exec.js';
+import { ChildGroup } from './exec.js';
 import type { Put } from './load.js';
 import { measure, TswarmSide, EtcdClusterSide, type Side } from './raft.js';
 
@@ -114,25 +113,23 @@ function follower(dir: string, port: number, name: string): void {
 
 export class FloorSide implements Side {
   name = 'floor';
-  private procs: ChildProcess[] = [];
-  private dir = '';
+  private readonly children = new ChildGroup();
   private client: grpc.Client | undefined;
 
   constructor(private readonly port = 24990) {}
 
   async start(): Promise<void> {
-    this.dir = mkdtempSync(path.join(os.tmpdir(), 'bench-floor-'));
+    const dir = this.children.makeDir('bench-floor-');
     const spawnRole = async (...args: string[]) => {
-      const p = fork(__filename, ['--floor-member', ...args], { stdio: 'inherit' });
-      this.procs.push(p);
+      const p = this.children.add(fork(__filename, ['--floor-member', ...args], { stdio: 'inherit' }));
       await new Promise<void>((resolve, reject) => {
         p.once('message', () => resolve());
         p.once('exit', (code) => reject(new Error(`floor member ${args.join(' ')} exited with ${code}`)));
       });
     };
-    await spawnRole('leader', this.dir, String(this.port));
-    await spawnRole('follower', this.dir, String(this.port), 'b');
-    await spawnRole('follower', this.dir, String(this.port), 'c');
+    await spawnRole('leader', dir, String(this.port));
+    await spawnRole('follower', dir, String(this.port), 'b');
+    await spawnRole('follower', dir, String(this.port), 'c');
     this.client = new grpc.Client(`127.0.0.1:${this.port}`, grpc.credentials.createInsecure());
   }
 
@@ -144,14 +141,12 @@ export class FloorSide implements Side {
   }
 
   pids(): number[] {
-    return childPids(this.procs);
+    return this.children.pids();
   }
 
   async stop(): Promise<void> {
     this.client?.close();
-    await stopChildren(this.procs);
-    this.procs = [];
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    await this.children.stop();
   }
 }
 

@@ -1,10 +1,9 @@
-import { spawn, ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, openSync, closeSync } from 'node:fs';
-import os from 'node:os';
+import { spawn } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { DebugClient } from '@tswarm/api';
-import { childPids, stopChildren } from './exec.js';
+import { ChildGroup } from './exec.js';
 import type { Put } from './load.js';
 
 const REPO = path.resolve(__dirname, '../../..');
@@ -21,23 +20,22 @@ const MEMBER_NODE_ARGS = (process.env['BENCH_MEMBER_NODE_ARGS'] ?? '').split(' '
  * The WAL fsyncs as in production.
  */
 export class TswarmCluster {
-  private procs: ChildProcess[] = [];
-  private dir = '';
+  private readonly children = new ChildGroup();
   private clients: DebugClient[] = [];
 
   constructor(private readonly basePort = 24790) {}
 
   async start(): Promise<void> {
-    this.dir = mkdtempSync(path.join(os.tmpdir(), 'bench-tswarm-'));
+    const dir = this.children.makeDir('bench-tswarm-');
     const ids = ['m1', 'm2', 'm3'];
     const raftAddr = (i: number) => `127.0.0.1:${this.basePort + 100 + i}`;
     const bootstrap = ids.map((id, i) => `${id}=${raftAddr(i)}`).join(',');
     ids.forEach((id, i) => {
-      const log = openSync(path.join(this.dir, `${id}.log`), 'a');
-      this.procs.push(spawn(process.execPath, [
+      const log = openSync(path.join(dir, `${id}.log`), 'a');
+      this.children.add(spawn(process.execPath, [
         ...MEMBER_NODE_ARGS,
         path.join(REPO, 'cmd/tswarmd/tswarmd.js'),
-        '--data-dir', path.join(this.dir, id), '--host', `tcp://127.0.0.1:${this.basePort + i}`, '--node-name', id,
+        '--data-dir', path.join(dir, id), '--host', `tcp://127.0.0.1:${this.basePort + i}`, '--node-name', id,
         '--raft-id', id, '--listen-addr', raftAddr(i), '--advertise-addr', raftAddr(i), '--raft-bootstrap', bootstrap,
         '--debug-api', '--log-level', 'warn',
       ], { stdio: ['ignore', log, log] }));
@@ -53,7 +51,7 @@ export class TswarmCluster {
             c.put({ key: `bench/ready/${i}`, value: Buffer.from('1') }, new grpc.Metadata(), { deadline: Date.now() + 5_000 }, (err) => (err ? reject(err) : resolve())));
           break;
         } catch (e) {
-          if (Date.now() > deadline) throw new Error(`tswarm manager ${ids[i]} did not become ready: ${(e as Error).message} (logs in ${this.dir})`);
+          if (Date.now() > deadline) throw new Error(`tswarm manager ${ids[i]} did not become ready: ${(e as Error).message} (logs in ${dir})`);
           await new Promise((r) => setTimeout(r, 200));
         }
       }
@@ -75,14 +73,12 @@ export class TswarmCluster {
   }
 
   pids(): number[] {
-    return childPids(this.procs);
+    return this.children.pids();
   }
 
   async stop(): Promise<void> {
     for (const c of this.clients) c.close();
     this.clients = [];
-    await stopChildren(this.procs);
-    this.procs = [];
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    await this.children.stop();
   }
 }
