@@ -49,62 +49,57 @@ class FakeTransport implements Transport {
   close(): void {}
 }
 
+/**
+ * Member b, following a: entry 4 is durable here but not yet known to be committed (commit 3).
+ * `appendAndCommit` delivers a's append of entry 5, which says entry 4 is committed.
+ */
+async function follower(storage: RaftStorage, apply: (data: string) => void) {
+  const transport = new FakeTransport();
+  let handlers!: { onMessage(m: Message): void };
+  const node = new RaftNode({
+    id: 'b', storage,
+    recovered: { hardState: { term: 2, vote: 'a', commit: 3 }, snapshot: undefined, entries: [member(1, 'a'), member(2, 'b'), member(3, 'c'), put(4, 'x=1')] },
+    stateMachine: { apply: (_i, d) => apply(dec.decode(d)), snapshot: () => new Uint8Array(), restore: () => {} },
+    transport: (h) => {
+      handlers = h;
+      return transport;
+    },
+    tickMs: 1000, rng: () => 0.5,
+  });
+  await node.start();
+  const appendAndCommit = () =>
+    handlers.onMessage({ type: 'app', from: 'a', to: 'b', term: 2, index: 4, logTerm: 2, entries: [put(5, 'x=2')], commit: 4, reject: false, rejectHint: 0 });
+  const answered = () => transport.sent.some((m) => m.type === 'appResp' && m.index === 5);
+  return { node, transport, appendAndCommit, answered };
+}
+
 describe('raft node: applying beside the write', () => {
   it('a follower applies a committed entry it holds while the next entry is being written, and answers after the write', async () => {
     const storage = new GatedStorage();
-    const transport = new FakeTransport();
     const applied: string[] = [];
-    let handlers!: { onMessage(m: Message): void };
-    const node = new RaftNode({
-      id: 'b', storage,
-      // Entry 4 is durable here but not yet known to be committed (commit 3).
-      recovered: { hardState: { term: 2, vote: 'a', commit: 3 }, snapshot: undefined, entries: [member(1, 'a'), member(2, 'b'), member(3, 'c'), put(4, 'x=1')] },
-      stateMachine: { apply: (_i, d) => applied.push(dec.decode(d)), snapshot: () => new Uint8Array(), restore: () => {} },
-      transport: (h) => {
-        handlers = h;
-        return transport;
-      },
-      tickMs: 1000, rng: () => 0.5,
-    });
+    const f = await follower(storage, (d) => applied.push(d));
     try {
-      await node.start();
-      // The leader appends entry 5 and says entry 4 is committed.
-      handlers.onMessage({ type: 'app', from: 'a', to: 'b', term: 2, index: 4, logTerm: 2, entries: [put(5, 'x=2')], commit: 4, reject: false, rejectHint: 0 });
+      f.appendAndCommit();
       await waitUntil('the write of entry 5 to start', () => storage.pending.length === 1);
       await waitUntil('entry 4 to be applied during the write', () => applied.includes('x=1'));
-      assert.deepEqual(transport.sent.filter((m) => m.type === 'appResp'), [], 'no answer before entry 5 is durable');
+      assert.deepEqual(f.transport.sent.filter((m) => m.type === 'appResp'), [], 'no answer before entry 5 is durable');
       storage.pending.shift()!();
-      await waitUntil('the answer for entry 5', () => transport.sent.some((m) => m.type === 'appResp' && m.index === 5));
+      await waitUntil('the answer for entry 5', f.answered);
       assert.deepEqual(applied, ['x=1']);
     } finally {
-      node.stop();
+      f.node.stop();
     }
   });
 
   it('a follower whose write was done inline answers first, then applies', async () => {
-    const transport = new FakeTransport();
     const answeredBeforeApply: boolean[] = [];
-    let handlers!: { onMessage(m: Message): void };
-    const node = new RaftNode({
-      id: 'b', storage: new InlineStorage(),
-      recovered: { hardState: { term: 2, vote: 'a', commit: 3 }, snapshot: undefined, entries: [member(1, 'a'), member(2, 'b'), member(3, 'c'), put(4, 'x=1')] },
-      stateMachine: {
-        apply: () => answeredBeforeApply.push(transport.sent.some((m) => m.type === 'appResp' && m.index === 5)),
-        snapshot: () => new Uint8Array(), restore: () => {},
-      },
-      transport: (h) => {
-        handlers = h;
-        return transport;
-      },
-      tickMs: 1000, rng: () => 0.5,
-    });
+    const f = await follower(new InlineStorage(), () => answeredBeforeApply.push(f.answered()));
     try {
-      await node.start();
-      handlers.onMessage({ type: 'app', from: 'a', to: 'b', term: 2, index: 4, logTerm: 2, entries: [put(5, 'x=2')], commit: 4, reject: false, rejectHint: 0 });
+      f.appendAndCommit();
       await waitUntil('entry 4 to be applied', () => answeredBeforeApply.length === 1);
       assert.deepEqual(answeredBeforeApply, [true]);
     } finally {
-      node.stop();
+      f.node.stop();
     }
   });
 });
