@@ -7,3 +7,4 @@ export * from './logger.js';
 export * from './mac.js';
 export * from './prng.js';
 export * from './wait.js';
+export * from './wire.js';

@@ -1,16 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
-import { DebugServer, KVGetResponse } from '@tswarm/api';
-import { AlreadyExistsError, defineTable, jsonCodec, ReadTx, Store, VersionConflictError } from '@tswarm/store';
+import { DebugKV, DebugServer, KVGetResponse } from '@tswarm/api';
+import { AlreadyExistsError, defineTable, ReadTx, Store, VersionConflictError } from '@tswarm/store';
 import type { RaftNode } from '@tswarm/raft';
-
-/** A key-value pair in the debug table; values are base64 so the JSON codec can carry bytes. */
-export interface DebugKV {
-  id: string;
-  value: string;
-}
+import { protoCodec } from './tables.js';
 
 /** The test-only table behind the Debug service (tswarmd --debug-api). */
-export const debugKVTable = defineTable<DebugKV>('debug-kv', jsonCodec<DebugKV>());
+export const debugKVTable = defineTable<DebugKV>('debug-kv', protoCodec(DebugKV));
 
 /** A put whose read raced another writer is retried this many times before failing. */
 const PUT_ATTEMPTS = 5;
@@ -21,7 +16,7 @@ export function debugApi(store: Store, node: RaftNode): DebugServer {
     cb({ code: grpc.status.UNAVAILABLE, details: (e as Error).message } as grpc.ServiceError);
   return {
     put: (call, cb) => {
-      void put(store, call.request.key, Buffer.from(call.request.value).toString('base64')).then(
+      void put(store, call.request.key, call.request.value).then(
         (version) => cb(null, { version }),
         (e) => fail(cb, e),
       );
@@ -29,7 +24,7 @@ export function debugApi(store: Store, node: RaftNode): DebugServer {
     get: (call, cb) => {
       const read = (tx: ReadTx): KVGetResponse => {
         const row = tx.get(debugKVTable, call.request.key);
-        return row ? { found: true, value: Buffer.from(row.object.value, 'base64'), version: row.version } : { found: false, value: Buffer.alloc(0), version: 0 };
+        return row ? { found: true, value: Buffer.from(row.object.value), version: row.version } : { found: false, value: Buffer.alloc(0), version: 0 };
       };
       if (!call.request.linearizable) return cb(null, store.view(read));
       void store.linearizableView(read).then((r) => cb(null, r), (e) => fail(cb, e));
@@ -46,7 +41,7 @@ export function debugApi(store: Store, node: RaftNode): DebugServer {
 }
 
 /** Create-or-update under optimistic concurrency; a stale local read is retried. */
-async function put(store: Store, key: string, value: string): Promise<number> {
+async function put(store: Store, key: string, value: Uint8Array): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     try {
       const r = await store.update((tx) => {

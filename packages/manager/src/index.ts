@@ -1,5 +1,5 @@
 export { RaftGroup, RaftGroupOptions, bindServer } from './raft-group.js';
-export { debugApi, debugKVTable, DebugKV } from './debug-api.js';
+export { debugApi, debugKVTable } from './debug-api.js';
 export * from './tables.js';
 export { Manager, ManagerOptions, LeaderRole } from './manager.js';
 export { nodeCAService, INVALID_TOKEN_MESSAGE } from './node-ca-service.js';

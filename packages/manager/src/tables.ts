@@ -1,9 +1,9 @@
-import { Cluster, Network, Node, PublishMode, Service, Task } from '@tswarm/api';
+import { Cluster, encodeMessage, Network, Node, PublishMode, Service, Task, type EncodableMessage } from '@tswarm/api';
 import { Codec, defineTable } from '@tswarm/store';
 
 /** A protobuf message type as ts-proto generates it, used as a store codec. */
-function protoCodec<T>(m: { encode(o: T): { finish(): Uint8Array }; decode(b: Uint8Array): T }): Codec<T> {
-  return { encode: (o) => m.encode(o).finish(), decode: (b) => m.decode(b) };
+export function protoCodec<T>(m: EncodableMessage<T> & { decode(b: Uint8Array): T }): Codec<T> {
+  return { encode: (o) => encodeMessage(m, o), decode: (b) => m.decode(b) };
 }
 
 /**

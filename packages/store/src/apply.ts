@@ -78,17 +78,20 @@ function checkVersion(a: StoreAction, cur: Row | undefined, isDelete: boolean): 
 }
 
 function decodeRow(table: TableState, a: StoreAction, index: number, createdIndex: number): Row {
+  // Copy out of the entry buffer, and decode the copy: a subarray of the entry — the row's
+  // bytes, or a bytes field the protobuf decoder hands out as a view — would keep the whole
+  // entry (or the transport batch it arrived in) alive.
+  const bytes = a.object.slice();
   let object: StoredObject;
   try {
-    object = table.def.codec.decode(a.object) as StoredObject;
+    object = table.def.codec.decode(bytes) as StoredObject;
   } catch (err) {
     throw new InvalidObjectError(a.table, a.id, `bytes do not decode: ${(err as Error).message}`);
   }
   if (!object || object.id !== a.id) {
     throw new InvalidObjectError(a.table, a.id, `the object's id is "${object?.id}", not the action's id`);
   }
-  // Copy out of the entry buffer: a subarray would keep the whole entry alive.
-  return { object: deepFreeze(object), bytes: Uint8Array.from(a.object), version: index, createdIndex };
+  return { object: deepFreeze(object), bytes, version: index, createdIndex };
 }
 
 /**

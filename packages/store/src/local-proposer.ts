@@ -38,7 +38,7 @@ export class LocalProposer implements Proposer {
     if (!this.machine) throw new Error('LocalProposer: attach(store) before proposing');
     const index = this.log.length + 1;
     // Copy: the caller owns its buffer, the log must not change under replicas.
-    const entry = { index, data: Uint8Array.from(data) };
+    const entry = { index, data: data.slice() };
     this.log.push(entry);
     this.machine.apply(index, entry.data);
     return index;

@@ -32,14 +32,15 @@ export function decodeSnapshot(bytes: Uint8Array, defs: readonly AnyTable[]): St
     const table = state.tables.get(t.name);
     if (!table) throw new UnknownTableError(t.name, [...state.tables.keys()]);
     for (const o of t.objects) {
+      const bytes = o.object.slice(); // as apply.ts decodeRow: nothing may keep the snapshot alive
       let object: StoredObject;
       try {
-        object = table.def.codec.decode(o.object) as StoredObject;
+        object = table.def.codec.decode(bytes) as StoredObject;
       } catch (err) {
         throw new InvalidObjectError(t.name, o.id, `snapshot object does not decode: ${(err as Error).message}`);
       }
       if (object?.id !== o.id) throw new InvalidObjectError(t.name, o.id, `snapshot object has id "${object?.id}"`);
-      table.put(o.id, { object: deepFreeze(object), bytes: Uint8Array.from(o.object), version: o.version, createdIndex: o.createdIndex });
+      table.put(o.id, { object: deepFreeze(object), bytes, version: o.version, createdIndex: o.createdIndex });
     }
     checkUnique(t.name, table.def, table.rows);
   }

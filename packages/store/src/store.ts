@@ -7,7 +7,7 @@
 // One owner for the state (STYLE 4): only apply/advance/restore change it, and they run
 // to completion synchronously, so a synchronous view() always sees one version.
 import { randomUUID } from 'node:crypto';
-import { StoreTransaction } from '@tswarm/api';
+import { encodeMessage, StoreTransaction } from '@tswarm/api';
 import { applyTransaction } from './apply.js';
 import { MAX_ACTIONS_PER_TRANSACTION, MAX_TRANSACTION_BYTES, runBatch, type Batch, type BatchResult } from './batch.js';
 import { ProposalDroppedError, StoreClosedError, StoreError, StoreRestoredError, TransactionTooLargeError } from './errors.js';
@@ -162,7 +162,7 @@ export class Store implements ReplicatedStateMachine {
     this.ensureOpen();
     const requestId = this.newRequestId();
     if (this.pending.has(requestId)) throw new Error(`store request id "${requestId}" reused while pending; the id generator must be unique`);
-    const data = StoreTransaction.encode({ requestId, actions }).finish();
+    const data = encodeMessage(StoreTransaction, { requestId, actions });
     if (data.length > this.maxBytes) return Promise.reject(new TransactionTooLargeError(data.length, this.maxBytes, hint));
     return new Promise<number>((resolve, reject) => {
       this.pending.set(requestId, { resolve, reject });

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { RaftBatch, RaftClient } from '@tswarm/api';
+import { encodeMessage, RaftBatch, RaftClient } from '@tswarm/api';
 import type { Message, NodeId } from '../core/types.js';
 import { toWire } from './codec.js';
 import { passthrough, PIPE_METHOD, PIPE_SENDER_HEADER } from './pipe.js';
@@ -210,6 +210,6 @@ export class PeerLink {
 
 /** The wire bytes of a batch: the generated protobuf encoder's output, viewed as a Buffer without a copy. */
 function encodeBatch(batch: RaftBatch): Buffer {
-  const bytes = RaftBatch.encode(batch).finish();
+  const bytes = encodeMessage(RaftBatch, batch);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
