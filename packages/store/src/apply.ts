@@ -15,7 +15,7 @@ import {
   VersionConflictError,
 } from './errors.js';
 import type { Row, StoreState, TableState } from './state.js';
-import { deepFreeze, indexKeys, type StoredObject } from './table.js';
+import { deepFreeze, indexKeys, ownCopy, type StoredObject } from './table.js';
 import type { StoreEvent } from './watch.js';
 
 /** table → id → new row, or null for deleted. Map order = order of first touch. */
@@ -81,7 +81,7 @@ function decodeRow(table: TableState, a: StoreAction, index: number, createdInde
   // Copy out of the entry buffer, and decode the copy: a subarray of the entry — the row's
   // bytes, or a bytes field the protobuf decoder hands out as a view — would keep the whole
   // entry (or the transport batch it arrived in) alive.
-  const bytes = a.object.slice();
+  const bytes = ownCopy(a.object);
   let object: StoredObject;
   try {
     object = table.def.codec.decode(bytes) as StoredObject;

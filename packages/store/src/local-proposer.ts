@@ -2,6 +2,7 @@
 // commits immediately at the next index and is applied before propose() resolves.
 // It keeps the committed log so a test can feed the same entries to other replicas.
 import type { Proposer, ReplicatedStateMachine } from './proposer.js';
+import { ownCopy } from './table.js';
 
 export interface LoggedEntry {
   readonly index: number;
@@ -38,7 +39,7 @@ export class LocalProposer implements Proposer {
     if (!this.machine) throw new Error('LocalProposer: attach(store) before proposing');
     const index = this.log.length + 1;
     // Copy: the caller owns its buffer, the log must not change under replicas.
-    const entry = { index, data: data.slice() };
+    const entry = { index, data: ownCopy(data) };
     this.log.push(entry);
     this.machine.apply(index, entry.data);
     return index;

@@ -4,7 +4,7 @@
 import { StoreSnapshot, type StoreSnapshotTable } from '@tswarm/api';
 import { DuplicateKeyError, InvalidObjectError, UnknownTableError } from './errors.js';
 import { StoreState, type AnyTable } from './state.js';
-import { deepFreeze, indexKeys, type StoredObject } from './table.js';
+import { deepFreeze, indexKeys, ownCopy, type StoredObject } from './table.js';
 
 export function encodeSnapshot(state: StoreState): Uint8Array {
   const tables: StoreSnapshotTable[] = [];
@@ -32,7 +32,7 @@ export function decodeSnapshot(bytes: Uint8Array, defs: readonly AnyTable[]): St
     const table = state.tables.get(t.name);
     if (!table) throw new UnknownTableError(t.name, [...state.tables.keys()]);
     for (const o of t.objects) {
-      const bytes = o.object.slice(); // as apply.ts decodeRow: nothing may keep the snapshot alive
+      const bytes = ownCopy(o.object); // as apply.ts decodeRow: nothing may keep the snapshot alive
       let object: StoredObject;
       try {
         object = table.def.codec.decode(bytes) as StoredObject;

@@ -95,6 +95,18 @@ export function indexKeys<T>(def: IndexDef<T>, obj: T): string[] {
 }
 
 /**
+ * A copy of `bytes` in memory of its own, for a row that outlives the buffer it came from.
+ * A Buffer, so that protobuf bytes fields decoded from it are Buffers (views into it) on every
+ * path; not `bytes.slice()`, which on a Buffer is a view, and not `Buffer.from`, whose small
+ * copies share 8-KB pool slabs that one long-lived row would keep alive.
+ */
+export function ownCopy(bytes: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafeSlow(bytes.length);
+  out.set(bytes);
+  return out;
+}
+
+/**
  * Freezes an object graph so readers cannot change the store under each other.
  * Typed arrays cannot be frozen (and protobuf bytes fields are Buffers); they are left
  * as they are — treat them as read-only.
