@@ -243,8 +243,11 @@ function unmapped(ip: string): string {
   return ip.startsWith('::ffff:') && net.isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
 }
 
-/** Binds UDP then TCP on the same port; for port 0, retries until a port is free for both. */
-async function bindBoth(host: string, port: number): Promise<{ udp: dgram.Socket; tcp: net.Server; port: number }> {
+/**
+ * Binds UDP then TCP on the same port; for port 0, retries until a port is free for both
+ * (the port UDP was given may be held by a TCP socket). Exported for the tests' fake upstream.
+ */
+export async function bindBoth(host: string, port: number): Promise<{ udp: dgram.Socket; tcp: net.Server; port: number }> {
   const family = net.isIPv6(host) ? 'udp6' : 'udp4';
   for (let attempt = 1; ; attempt++) {
     const udp = dgram.createSocket(family);

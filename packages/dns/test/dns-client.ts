@@ -2,6 +2,7 @@
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import * as dnsPacket from 'dns-packet';
+import { bindBoth } from '../src/server.js';
 
 let nextId = 1;
 
@@ -109,11 +110,7 @@ export class FakeUpstream {
   private constructor(private readonly udp: dgram.Socket, private readonly tcp: net.Server, readonly port: number) {}
 
   static async start(behaviour: UpstreamBehaviour): Promise<FakeUpstream> {
-    const udp = dgram.createSocket('udp4');
-    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
-    const port = udp.address().port;
-    const tcp = net.createServer();
-    await new Promise<void>((r, j) => { tcp.once('error', j); tcp.listen(port, '127.0.0.1', r); });
+    const { udp, tcp, port } = await bindBoth('127.0.0.1', 0);
     const up = new FakeUpstream(udp, tcp, port);
     const respond = (raw: Buffer, via: 'udp' | 'tcp'): Buffer | undefined => {
       const q = dnsPacket.decode(raw);
