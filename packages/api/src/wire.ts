@@ -13,6 +13,9 @@
 // grew past KEEP_BYTES, so a rare large message (a snapshot chunk) is not held for ever.
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 
+/** For encoders that write a message in parts (the store's snapshot, a slice at a time). */
+export { BinaryWriter };
+
 /** A message type as ts-proto generates it. */
 export interface EncodableMessage<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;

@@ -87,6 +87,7 @@ export class RaftGroup {
         apply: (index, data) => store.apply(index, data),
         advance: (index) => store.advance(index),
         snapshot: () => store.snapshot(),
+        captureSnapshot: () => store.captureSnapshot(),
         restore: (data) => store.restore(data),
       },
       transport: (handlers) => (transport = new GrpcTransport({

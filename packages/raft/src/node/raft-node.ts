@@ -3,7 +3,7 @@ import type { Logger } from '@tswarm/api';
 import { decodeConfChange } from '../core/confChange.js';
 import { MemoryStorage } from '../core/memoryStorage.js';
 import { RawNode } from '../core/rawNode.js';
-import type { ConfChange, Entry, Message, NodeId, Ready, Snapshot, StateType } from '../core/types.js';
+import type { ConfChange, ConfState, Entry, Message, NodeId, Ready, Snapshot, StateType } from '../core/types.js';
 import type { Transport, TransportHandlers } from '../transport/transport.js';
 import { ALREADY_DURABLE } from '../storage/raft-storage.js';
 import { unwrap, wrap } from './envelope.js';
@@ -21,6 +21,12 @@ export interface StateMachine {
   advance?(index: number): void;
   /** The applied state, for a snapshot at the last applied index. */
   snapshot(): Uint8Array;
+  /**
+   * Optional: the applied state captured now, encoded later (in slices, between which the
+   * loop goes on applying). When given, the periodic snapshot uses it instead of `snapshot()`,
+   * so a large state does not hold the node for as long as encoding it takes.
+   */
+  captureSnapshot?(): () => Promise<Uint8Array>;
   /** Replaces the whole state with a snapshot's (received from the leader or loaded at start). */
   restore(data: Uint8Array, index: number): void;
 }
@@ -55,6 +61,8 @@ export class RaftNode {
   private leader: NodeId = '';
   private applied = 0;
   private snapshotIndex = 0;
+  /** A captured snapshot is being encoded and saved beside the loop. */
+  private snapshotting = false;
   private scheduled = false;
   /** True from ready() to advance(); core calls made meanwhile wait in `deferred`. */
   private inReady = false;
@@ -297,8 +305,10 @@ export class RaftNode {
         if (this.stopped) return;
         this.raw.advance(rd);
         this.runDeferred();
+        // Checked after every Ready, not when the loop drains: under steady load it may not
+        // drain for minutes, and the log would grow without a snapshot.
+        await this.maybeSnapshot();
       }
-      await this.maybeSnapshot();
     } catch (e) {
       this.storageFailed(e as Error);
     } finally {
@@ -425,16 +435,37 @@ export class RaftNode {
     if (this.transport) for (const [id, addr] of members) if (id !== this.o.id) this.transport.addPeer(id, addr);
   }
 
-  /** Every `snapshotInterval` applied entries: snapshot, persist, and compact the log. */
+  /**
+   * Every `snapshotInterval` applied entries: snapshot, persist, and compact the log. With
+   * `captureSnapshot`, the state is captured at the applied index now and the rest runs
+   * beside the loop (measured: encoding a 9-MB store on the loop held every member 230–340 ms
+   * at once, as they all reach the interval together); one snapshot at a time.
+   */
   private async maybeSnapshot(): Promise<void> {
-    if (this.applied - this.snapshotIndex < this.o.snapshotInterval) return;
-    const snap = this.mem.createSnapshot(this.applied, this.members.confState(), encodeNodeSnapshot(this.members.snapshotMap(), this.o.stateMachine.snapshot()));
-    this.snapshotIndex = this.applied;
-    await this.o.storage.saveSnapshot(snap);
-    const compactTo = this.applied - this.o.keepEntriesAfterSnapshot;
+    if (this.snapshotting || this.applied - this.snapshotIndex < this.o.snapshotInterval) return;
+    const index = this.applied;
+    const confState = this.members.confState();
+    const members = this.members.snapshotMap();
+    this.snapshotIndex = index;
+    const sm = this.o.stateMachine;
+    if (!sm.captureSnapshot) return this.saveOwnSnapshot(index, confState, encodeNodeSnapshot(members, sm.snapshot()));
+    const encode = sm.captureSnapshot();
+    this.snapshotting = true;
+    void encode()
+      .then((app) => this.saveOwnSnapshot(index, confState, encodeNodeSnapshot(members, app)))
+      .catch((e: Error) => this.storageFailed(e))
+      .finally(() => (this.snapshotting = false));
+  }
+
+  private async saveOwnSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<void> {
+    // A snapshot from the leader installed meanwhile already covers this one.
+    if (this.stopped || this.mem.snapshot().metadata.index >= index) return;
+    const snap = this.mem.createSnapshot(index, confState, data);
+    await this.o.storage.saveSnapshot(snap, { ownCompaction: true });
+    const compactTo = index - this.o.keepEntriesAfterSnapshot;
     if (compactTo > this.mem.firstIndex()) {
       this.mem.compact(compactTo);
-      await this.o.storage.releaseTo(Math.min(compactTo, snap.metadata.index));
+      await this.o.storage.releaseTo(compactTo);
     }
   }
 }

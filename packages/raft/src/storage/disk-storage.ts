@@ -23,6 +23,7 @@ import {
   ALREADY_DURABLE,
   type RaftStorage,
   type SaveOptions,
+  type SnapshotOptions,
   type RecoveredState,
   SNAPSHOTS_KEPT,
   StorageClosedError,
@@ -118,6 +119,7 @@ export async function openDiskStorage(
 type Op =
   | { kind: 'write'; buf: Buffer; sync: boolean; meta: WrittenMeta }
   | { kind: 'snapshot'; ref: SnapshotRef; file: Buffer }
+  | { kind: 'marker'; ref: SnapshotRef }
   | { kind: 'release'; index: number }
   | { kind: 'close' };
 
@@ -196,10 +198,13 @@ export class DiskRaftStorage implements RaftStorage {
     return true;
   }
 
-  saveSnapshot(snapshot: Snapshot): Promise<void> {
+  saveSnapshot(snapshot: Snapshot, opts: SnapshotOptions = {}): Promise<void> {
     const ref = { index: snapshot.metadata.index, term: snapshot.metadata.term };
     this.lastIndex = Math.max(this.lastIndex, ref.index);
-    return this.enqueue({ kind: 'snapshot', ref, file: encodeSnapshot(snapshot) });
+    const file = encodeSnapshot(snapshot);
+    if (!opts.ownCompaction) return this.enqueue({ kind: 'snapshot', ref, file });
+    if (this.failed || this.closing) return this.enqueue({ kind: 'marker', ref }); // rejects, as any call now
+    return this.writeSnapshotFile(ref, file).then(() => this.enqueue({ kind: 'marker', ref }));
   }
 
   releaseTo(index: number): Promise<void> {
@@ -270,7 +275,10 @@ export class DiskRaftStorage implements RaftStorage {
     await this.flushHeld();
     switch (op.kind) {
       case 'snapshot':
-        return this.writeSnapshot(op.ref, op.file);
+        await this.writeSnapshotFile(op.ref, op.file);
+        return this.appendMarker(op.ref);
+      case 'marker':
+        return this.appendMarker(op.ref);
       case 'release':
         return this.release(op.index);
       case 'close':
@@ -304,7 +312,7 @@ export class DiskRaftStorage implements RaftStorage {
     this.bytes += bytes;
   }
 
-  private async writeSnapshot(ref: SnapshotRef, file: Buffer): Promise<void> {
+  private async writeSnapshotFile(ref: SnapshotRef, file: Buffer): Promise<void> {
     try {
       await writeSnapFile(this.f, this.snapDir, snapFileName(ref), file);
     } catch (err) {
@@ -314,7 +322,10 @@ export class DiskRaftStorage implements RaftStorage {
         err,
       );
     }
-    // Only once the file is durable may the log point at it.
+  }
+
+  /** Records a durable snapshot file in the log; only then may the log point at it. */
+  private async appendMarker(ref: SnapshotRef): Promise<void> {
     const marker = encodeMarker(ref);
     await this.wal.append([marker], marker.length, true, { marker: ref });
     this.bytes += marker.length;

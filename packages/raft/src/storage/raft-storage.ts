@@ -111,6 +111,17 @@ export interface SaveOptions {
   inline?: boolean;
 }
 
+export interface SnapshotOptions {
+  /**
+   * A compaction of this node's own log, at an index its log already holds: the file is
+   * written beside the log's queued writes instead of in front of the ones queued after it
+   * (a large state written in the queue held every save behind it); only its record in the
+   * log waits its turn. Recovery reads that record the same wherever it lands after the
+   * index (replay.ts). Not for a leader's snapshot, which replaces the log from its record on.
+   */
+  ownCompaction?: boolean;
+}
+
 /**
  * What save() returns when the write was durable before save() returned (an inline
  * write): the caller may act on it at once instead of awaiting a turn.
@@ -161,7 +172,7 @@ export interface RaftStorage {
    * does (does the log hold the snapshot's index with its term?).
    * Resolves once both are durable.
    */
-  saveSnapshot(snapshot: Snapshot): Promise<void>;
+  saveSnapshot(snapshot: Snapshot, opts?: SnapshotOptions): Promise<void>;
 
   /**
    * Lets the storage drop log entries at or below `index` (whole segments

@@ -27,6 +27,47 @@ describe('disk raft storage: snapshots', () => {
     await s2.close();
   });
 
+  it("writes an own compaction's file beside held log writes, and recovers it with every entry", async () => {
+    // Log writes are held (as by a slow disk); the snapshot file must not wait behind them.
+    let holding = false;
+    const held: Array<() => void> = [];
+    const walFds = new Set<number>();
+    const fsAny = fs as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const hold = (name: string) => (fd: number, ...rest: unknown[]) => {
+      const run = () => fsAny[name]!(fd, ...rest);
+      if (holding && walFds.has(fd)) held.push(run);
+      else run();
+    };
+    const gated = {
+      ...fs,
+      openSync: (file: string, ...rest: unknown[]) => {
+        const fd = fsAny.openSync!(file, ...rest) as number;
+        if (file.includes(`${path.sep}wal${path.sep}`)) walFds.add(fd);
+        return fd;
+      },
+      write: hold('write'),
+      writev: hold('writev'),
+    } as unknown as typeof fs;
+    const { storage } = await openDiskStorage(dir, { segmentBytes: SEG_BYTES, fs: gated });
+    await storage.save(hs(1, 20), ents(1, 20, 1), true);
+    holding = true;
+    const later = storage.save(hs(1, 22), ents(21, 22, 1), true);
+    const saved = storage.saveSnapshot(snap(10, 1), { ownCompaction: true });
+    const file = '0000000000000001-000000000000000a.snap';
+    for (let i = 0; i < 200 && !snapFiles(dir).includes(file); i++) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(snapFiles(dir), [file], 'the file is written while the log write ahead of it is held');
+    assert.equal(held.length, 1, 'the log write is still held');
+    holding = false;
+    for (const run of held.splice(0)) run();
+    await Promise.all([later, saved]);
+    await storage.releaseTo(10);
+    await storage.close();
+    const { storage: s2, state } = await open(dir);
+    assert.deepEqual(state.snapshot, snap(10, 1));
+    assert.deepEqual(show(state.entries), show(ents(11, 22, 1)));
+    await s2.close();
+  });
+
   it("drops the log a leader's snapshot replaces, including a stale suffix after it", async () => {
     const { storage } = await open(dir);
     await storage.save(hs(1, 5), ents(1, 20, 1), true); // 6..20 uncommitted, term 1
