@@ -1,7 +1,8 @@
 // The node loop applies committed entries it already holds while the next write is in
 // flight (etcd's apply loop runs beside its WAL writes), but acknowledges only what is durable.
 import assert from 'node:assert/strict';
-import { ALREADY_DURABLE, encodeConfChange, RaftNode, type Entry, type Message, type NodeId, type RaftStorage, type Transport } from '../../src/index.js';
+import { ALREADY_DURABLE, encodeConfChange, RaftNode, type Entry, type Message, type NodeId, type RaftStorage } from '../../src/index.js';
+import { NullStorage, RecordingTransport } from './fakes.js';
 import { encodeMemberContext } from '../../src/node/snapshot-codec.js';
 import { waitUntil } from '@tswarm/api';
 
@@ -12,41 +13,19 @@ const member = (index: number, nodeId: NodeId): Entry =>
 const put = (index: number, text: string): Entry => ({ index, term: 2, type: 'normal', data: enc.encode(text) });
 
 /** Storage whose synced writes finish only when the test releases them. */
-class GatedStorage implements RaftStorage {
+class GatedStorage extends NullStorage {
   pending: Array<() => void> = [];
-  save(_hs: unknown, _entries: readonly Entry[], mustSync: boolean): Promise<void> {
+  override save(_hs: unknown, _entries: readonly Entry[], mustSync: boolean): Promise<void> {
     if (!mustSync) return Promise.resolve();
     return new Promise((resolve) => this.pending.push(resolve));
-  }
-  saveSnapshot(): Promise<void> {
-    return Promise.resolve();
-  }
-  releaseTo(): Promise<void> {
-    return Promise.resolve();
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-  stats() {
-    return { saves: 0, syncs: 0, writes: 0, bytes: 0, segmentsCut: 0 };
   }
 }
 
 /** Storage that writes every synced save inline (as DiskRaftStorage does a small one). */
-class InlineStorage extends GatedStorage {
+class InlineStorage extends NullStorage {
   override save(_hs: unknown, _entries: readonly Entry[], mustSync: boolean): Promise<void> {
     return mustSync ? ALREADY_DURABLE : Promise.resolve();
   }
-}
-
-class FakeTransport implements Transport {
-  sent: Message[] = [];
-  send(messages: Message[]): void {
-    this.sent.push(...messages);
-  }
-  addPeer(): void {}
-  removePeer(): void {}
-  close(): void {}
 }
 
 /**
@@ -54,7 +33,7 @@ class FakeTransport implements Transport {
  * `appendAndCommit` delivers a's append of entry 5, which says entry 4 is committed.
  */
 async function follower(storage: RaftStorage, apply: (data: string) => void) {
-  const transport = new FakeTransport();
+  const transport = new RecordingTransport();
   let handlers!: { onMessage(m: Message): void };
   const node = new RaftNode({
     id: 'b', storage,

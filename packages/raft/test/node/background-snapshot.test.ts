@@ -2,35 +2,20 @@
 // the loop (StateMachine.captureSnapshot): the member keeps committing and applying meanwhile.
 import assert from 'node:assert/strict';
 import { waitUntil } from '@tswarm/api';
-import { RaftNode, type Entry, type Message, type RaftStorage, type Snapshot, type Transport } from '../../src/index.js';
+import { RaftNode, type Snapshot } from '../../src/index.js';
+import { NullStorage, RecordingTransport } from './fakes.js';
 
-class RecordingStorage implements RaftStorage {
+class RecordingStorage extends NullStorage {
   snapshots: Snapshot[] = [];
   releasedTo: number[] = [];
-  save(_hs: unknown, _entries: readonly Entry[]): Promise<void> {
-    return Promise.resolve();
-  }
-  saveSnapshot(s: Snapshot): Promise<void> {
+  override saveSnapshot(s: Snapshot): Promise<void> {
     this.snapshots.push(s);
     return Promise.resolve();
   }
-  releaseTo(index: number): Promise<void> {
+  override releaseTo(index: number): Promise<void> {
     this.releasedTo.push(index);
     return Promise.resolve();
   }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-  stats() {
-    return { saves: 0, syncs: 0, writes: 0, bytes: 0, segmentsCut: 0 };
-  }
-}
-
-class NoTransport implements Transport {
-  send(_messages: Message[]): void {}
-  addPeer(): void {}
-  removePeer(): void {}
-  close(): void {}
 }
 
 describe('raft node: periodic snapshots encoded beside the loop', () => {
@@ -52,7 +37,7 @@ describe('raft node: periodic snapshots encoded beside the loop', () => {
         },
         restore: () => {},
       },
-      transport: () => new NoTransport(),
+      transport: () => new RecordingTransport(),
       tickMs: 5, snapshotInterval: 8, keepEntriesAfterSnapshot: 2, rng: () => 0.5,
     });
     await node.start();
