@@ -19,7 +19,7 @@
 //                 once the change is committed.
 // iperf3 and dnsperf are the host's binaries run inside a container's network namespace with
 // `nsenter -t PID -n`: the packets take exactly the container's path.
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { containersOn, formSwarm, Lab, nodeIds, runningTasks, tswarmOk, WHOAMI_ARGS, type RunResult } from '@tswarm/e2e';
 import { run, runOk, sleep, until } from './exec.js';
 
@@ -204,9 +204,13 @@ export async function overlayBench(): Promise<void> {
     const queries = '/tmp/tswarm-bench-dns.txt';
     writeFileSync(queries, ['web A', 'tasks.web A', 'client A', 'tasks.client A', 'perf A', 'web AAAA'].join('\n') + '\n');
     const dnsRuns: number[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      const out = await runOk([...inPid(clientPid.get('h1')!), 'dnsperf', '-s', '172.20.0.1', '-d', queries, '-l', '5', '-Q', '200000'], { timeoutMs: 30_000 });
-      dnsRuns.push(Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? NaN));
+    try {
+      for (let r = 0; r < ROUNDS; r++) {
+        const out = await runOk([...inPid(clientPid.get('h1')!), 'dnsperf', '-s', '172.20.0.1', '-d', queries, '-l', '5', '-Q', '200000'], { timeoutMs: 30_000 });
+        dnsRuns.push(Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? NaN));
+      }
+    } finally {
+      rmSync(queries, { force: true });
     }
 
     // Programming latency: scale web 3→2→3…; each event timed until every host's rules agree.
