@@ -10,6 +10,7 @@
 import { hup, handleVoteRequest } from './election.js';
 import { ConfigError } from './errors.js';
 import { stepLeader } from './leader.js';
+import { releasePendingReadIndexMessages } from './readIndex.js';
 import { stepCandidate, stepFollower } from './follower.js';
 import { ReadOnly } from './readOnly.js';
 import { RaftLog } from './raftLog.js';
@@ -62,6 +63,7 @@ export class Raft {
   readonly electionTimeout: number;
   readonly maxMsgSize: number;
   readonly maxUncommittedSize: number;
+  readonly leaderWritesAsync: boolean;
   readonly logger: Logger;
   private readonly rng: () => number;
 
@@ -78,6 +80,7 @@ export class Raft {
     this.electionTimeout = c.electionTick;
     this.maxMsgSize = c.maxSizePerMsgBytes;
     this.maxUncommittedSize = c.maxUncommittedEntriesBytes > 0 ? c.maxUncommittedEntriesBytes : Infinity;
+    this.leaderWritesAsync = c.leaderWritesAsync ?? false;
     this.logger = c.logger ?? silentLogger;
     this.rng = c.rng;
     this.raftLog = new RaftLog(c.storage, this.logger, c.maxCommittedSizePerReady ?? Infinity);
@@ -339,13 +342,31 @@ export class Raft {
       return false;
     }
     li = this.raftLog.append(es);
+    // With leaderWritesAsync the leader counts its copy in leaderPersisted(), once durable.
+    if (this.leaderWritesAsync) return true;
     // The leader counts its own (soon persisted) copy; the host persists before
-    // sending messages of the same Ready or applying (thesis §10.2.1).
+    // applying, and before sending anything but this Ready's appends (thesis §10.2.1).
     this.trk.progress.get(this.id)?.maybeUpdate(li);
     // The leader's match is the highest of all, so its own ack can move the
     // quorum index only when it is the sole voter.
     if (this.trk.isSingleton()) this.maybeCommit();
     return true;
+  }
+
+  /**
+   * leaderWritesAsync: the host's report that this node's log up to `index`, whose entry
+   * has `term`, is durable. Counted only while it leads and its log still holds that entry
+   * (an entry is unique by index and term, and the log before it with it): a report from
+   * an earlier term, or about entries since replaced, counts nothing it should not.
+   */
+  leaderPersisted(index: number, term: number): void {
+    if (this.state !== 'leader' || this.raftLog.zeroTermOnErr(index) !== term) return;
+    if (!this.trk.progress.get(this.id)?.maybeUpdate(index)) return;
+    if (this.maybeCommit()) {
+      releasePendingReadIndexMessages(this);
+      // Followers learn the new commit index with the next round.
+      this.bcastPending = true;
+    }
   }
 
   /** Advances commit to the quorum's match index if that entry is of our term (§5.4.2). */

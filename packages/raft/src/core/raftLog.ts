@@ -135,14 +135,16 @@ export class RaftLog {
   }
 
   /** Committed entries not yet applied (bounded by maxNextEntsBytes). */
-  nextEnts(): Entry[] {
+  /** Committed entries not yet applied, up to `limit` (see RawNode's applyLimit). */
+  nextEnts(limit = Infinity): Entry[] {
     const off = Math.max(this.applied + 1, this.firstIndex());
-    if (this.committed + 1 > off) return this.slice(off, this.committed + 1, this.maxNextEntsBytes);
+    const hi = Math.min(this.committed, limit);
+    if (hi + 1 > off) return this.slice(off, hi + 1, this.maxNextEntsBytes);
     return [];
   }
 
-  hasNextEnts(): boolean {
-    return this.committed + 1 > Math.max(this.applied + 1, this.firstIndex());
+  hasNextEnts(limit = Infinity): boolean {
+    return Math.min(this.committed, limit) + 1 > Math.max(this.applied + 1, this.firstIndex());
   }
 
   hasPendingSnapshot(): boolean {

@@ -13,6 +13,11 @@
 //     node.advance(rd);
 //   }
 // Call advance(rd) before the next ready().
+//
+// With Config.leaderWritesAsync a leader's Ready may instead be advanced while its write
+// is in flight (its messages sent at once; its committedEntries are always durable here
+// already); the host reports each completed write with leaderPersisted(index, term).
+// Non-leader Readys are persisted before anything else, as above.
 
 import { encodeConfChange } from './confChange.js';
 import { ConfigError, ProposalDroppedError } from './errors.js';
@@ -118,6 +123,14 @@ export class RawNode {
     }
   }
 
+  /**
+   * With Config.leaderWritesAsync: this node's log up to `index` (an entry of `term`) is
+   * durable. A leader counts its own copy from then on; anyone else ignores it.
+   */
+  leaderPersisted(index: number, term: number): void {
+    this.r.leaderPersisted(index, term);
+  }
+
   /** Starts an election now (pre-vote first if enabled). */
   campaign(): void {
     this.r.step(newMessage('hup', { from: this.r.id }));
@@ -179,7 +192,20 @@ export class RawNode {
     if (r.raftLog.hasPendingSnapshot()) return true;
     if (r.msgs.length > 0 || r.readStates.length > 0) return true;
     if (r.raftLog.unstable.entries.length > 0) return true;
-    return r.raftLog.hasNextEnts();
+    return r.raftLog.hasNextEnts(this.applyLimit());
+  }
+
+  /**
+   * The highest index the host may apply. With leaderWritesAsync a leader may commit entries
+   * (through its followers) before its own write of them is done; it hands them out only
+   * once that write is (its own match, leaderPersisted), so applied never runs ahead of its
+   * durable log — which one-at-a-time membership changes rely on (pendingConfIndex). Anyone
+   * else persists a Ready before applying it.
+   */
+  private applyLimit(): number {
+    const r = this.r;
+    if (!r.leaderWritesAsync || r.state !== 'leader') return Infinity;
+    return r.trk.progress.get(r.id)?.match ?? Infinity;
   }
 
   /** Takes the pending work. Messages and readStates are handed over once; entries stay until advance(). */
@@ -191,7 +217,7 @@ export class RawNode {
     const ss = r.softState();
     const rd: Ready = {
       entries,
-      committedEntries: r.raftLog.nextEnts(),
+      committedEntries: r.raftLog.nextEnts(this.applyLimit()),
       messages: r.msgs,
       readStates: r.readStates,
       mustSync: entries.length > 0 || hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote,

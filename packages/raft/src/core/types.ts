@@ -168,6 +168,17 @@ export interface Config {
   maxUncommittedEntriesBytes: number;
   checkQuorum: boolean;
   preVote: boolean;
+  /**
+   * The leader counts its own copy of an entry only once the host reports it durable
+   * (RawNode.leaderPersisted), instead of when it is appended. The host may then let a
+   * leader's writes run beside its loop — stepping acknowledgements and proposals, and
+   * committing with a quorum of followers, while its own write is in flight (thesis
+   * §10.2.1) — instead of holding the loop until each Ready is on disk. The host must still
+   * write every non-leader Ready before acting on it, so a node that becomes leader holds
+   * only durable entries (its count of itself starts at its last index). Default false: the
+   * leader counts itself at append, and the host persists a Ready before advancing.
+   */
+  leaderWritesAsync?: boolean;
   /** Returns a number in [0, 1). Injected for determinism. */
   rng: () => number;
   logger?: Logger;

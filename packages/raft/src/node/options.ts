@@ -25,6 +25,12 @@ export interface RaftNodeOptions {
   maxSizePerMsgBytes?: number;
   maxInflightMsgs?: number;
   maxUncommittedEntriesBytes?: number;
+  /**
+   * The leader's log writes run beside its loop (core Config.leaderWritesAsync); default true.
+   * False makes the leader wait for each Ready's write before stepping anything else, as
+   * every other member does.
+   */
+  leaderWritesAsync?: boolean;
   rng?: () => number;
   nowMs?: () => number;
   logger?: Logger;
@@ -65,6 +71,7 @@ export function withDefaults(o: RaftNodeOptions): Resolved {
     maxSizePerMsgBytes: DEFAULT_MAX_SIZE_PER_MSG,
     maxInflightMsgs: DEFAULT_MAX_INFLIGHT,
     maxUncommittedEntriesBytes: DEFAULT_MAX_UNCOMMITTED,
+    leaderWritesAsync: true,
     rng: Math.random,
     nowMs: () => performance.now(),
     logger: silentLogger,

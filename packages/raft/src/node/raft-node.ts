@@ -3,7 +3,7 @@ import type { Logger } from '@tswarm/api';
 import { decodeConfChange } from '../core/confChange.js';
 import { MemoryStorage } from '../core/memoryStorage.js';
 import { RawNode } from '../core/rawNode.js';
-import type { ConfChange, ConfState, Entry, Message, NodeId, Ready, Snapshot, StateType } from '../core/types.js';
+import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, Ready, Snapshot, StateType } from '../core/types.js';
 import type { Transport, TransportHandlers } from '../transport/transport.js';
 import { ALREADY_DURABLE } from '../storage/raft-storage.js';
 import { unwrap, wrap } from './envelope.js';
@@ -53,6 +53,8 @@ export class RaftNode {
   private readonly mem = new MemoryStorage();
   private raw!: RawNode;
   private transport!: Transport;
+  /** The term and vote last handed to storage: a Ready that changes them is written before anything else. */
+  private savedTermVote: Pick<HardState, 'term' | 'vote'> = { term: 0, vote: '' };
   private readonly members = new Members();
   private readonly proposals: ProposalWaiters;
   private readonly reads = new ReadWaiters();
@@ -106,6 +108,8 @@ export class RaftNode {
       this.mem.setHardState(hardState);
       if (entries.length) this.mem.append(entries);
     }
+    const hs = this.mem.initialState().hardState;
+    this.savedTermVote = { term: hs.term, vote: hs.vote };
     this.raw = new RawNode({
       id: this.o.id,
       electionTick: this.o.electionTicks,
@@ -117,6 +121,7 @@ export class RaftNode {
       maxUncommittedEntriesBytes: this.o.maxUncommittedEntriesBytes,
       checkQuorum: true,
       preVote: true,
+      leaderWritesAsync: this.o.leaderWritesAsync,
       rng: this.o.rng,
       logger: { debug: (m) => this.log.debug(m), info: (m) => this.log.info(m), warn: (m) => this.log.warn(m) },
     });
@@ -336,6 +341,7 @@ export class RaftNode {
 
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) this.leaderChanged(rd.softState.lead, rd.softState.state);
+    if (this.writesBesideLoop(rd)) return this.handleLeaderReady(rd);
     // Raft thesis §10.2.1: the leader may send appends while its own write is in flight;
     // everyone else acknowledges (votes, append responses) only what is durable.
     const leaderSendsEarly = this.state === 'leader' && rd.messages.length > 0;
@@ -363,7 +369,46 @@ export class RaftNode {
     if (rd.hardState) this.mem.setHardState(rd.hardState);
     if (!leaderSendsEarly && rd.messages.length) this.transport.send(rd.messages);
     for (const rs of rd.readStates) this.reads.readState(rs.requestCtx, rs.index);
-    for (let i = early; i < rd.committedEntries.length; i++) this.applyEntry(rd.committedEntries[i]!);
+    this.applyCommitted(rd.committedEntries, early);
+  }
+
+  /**
+   * A leader's Ready that changes neither term nor vote nor installs a snapshot: its write runs
+   * beside the loop (leaderWritesAsync), which advances at once and goes on stepping
+   * acknowledgements and proposals meanwhile — their Readys' writes queue behind this one and
+   * go out together. The core counts the leader's copy when the write completes
+   * (ownWriteDone), and hands out for applying only entries its copy of is durable.
+   * Measured before this was built (2026-11-27): at 256 clients the leader spent 21–34 % of its
+   * time waiting on its own writes with 10–13 messages held behind each; a leader that never
+   * waited (an unsafe experiment) gave 6 % and 13 % more throughput in the raft benchmark.
+   */
+  private async handleLeaderReady(rd: Ready): Promise<void> {
+    if (rd.messages.length) this.transport.send(rd.messages);
+    const saved = this.o.storage.save(rd.hardState, rd.entries, rd.mustSync);
+    const last = rd.entries[rd.entries.length - 1];
+    saved.then(() => last && this.ownWriteDone(last.index, last.term), (e: Error) => this.storageFailed(e));
+    if (rd.entries.length) this.mem.append(rd.entries);
+    if (rd.hardState) this.mem.setHardState(rd.hardState);
+    for (const rs of rd.readStates) this.reads.readState(rs.requestCtx, rs.index);
+    // As above: the messages leave before the apply.
+    if (rd.messages.length && rd.committedEntries.length) await new Promise<void>((resolve) => setImmediate(resolve));
+    this.applyCommitted(rd.committedEntries, 0);
+  }
+
+  private writesBesideLoop(rd: Ready): boolean {
+    if (!this.o.leaderWritesAsync || this.state !== 'leader' || rd.snapshot) return false;
+    const hs = rd.hardState;
+    return !hs || (hs.term === this.savedTermVote.term && hs.vote === this.savedTermVote.vote);
+  }
+
+  /** A leader's write of its log up to `index` (an entry of `term`) completed, and everything queued before it. */
+  private ownWriteDone(index: number, term: number): void {
+    this.withCore(() => this.raw.leaderPersisted(index, term));
+  }
+
+  /** Applies committed entries from `from` on, then serves the reads waiting on them. */
+  private applyCommitted(entries: readonly Entry[], from: number): void {
+    for (let i = from; i < entries.length; i++) this.applyEntry(entries[i]!);
     this.reads.applied(this.applied);
     if (this.removedSelfAt !== undefined && this.applied >= this.raw.status().hardState.commit) {
       this.log.warn('this node was removed from the raft group; stopping raft', { index: this.removedSelfAt });
@@ -381,6 +426,7 @@ export class RaftNode {
     const writes: Array<Promise<void>> = [];
     if (rd.snapshot) writes.push(this.o.storage.saveSnapshot(rd.snapshot));
     const saved = this.o.storage.save(rd.hardState, rd.entries, rd.mustSync, { inline: this.state !== 'leader' });
+    if (rd.hardState) this.savedTermVote = { term: rd.hardState.term, vote: rd.hardState.vote };
     writes.push(saved);
     // A Ready that needs no sync carries no entries, vote or term — at most a new commit
     // index, which Raft may lose in a crash and relearn. Its write goes out in order in the

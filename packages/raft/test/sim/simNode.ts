@@ -1,13 +1,16 @@
 // One simulated Raft member: the real RawNode, a live MemoryStorage it reads,
 // a SimDisk holding what survives a crash, and the KV state machine. It runs
 // the host loop of rawNode.ts (persist → send → apply → advance) synchronously
-// after every input, so the durable state never lags what was sent.
+// after every input, so the durable state never lags what was sent — except,
+// in seeds with leaderWritesAsync, a leader's writes: written at once but synced
+// only some milliseconds later (an event of their own), as RaftNode lets them run
+// beside its loop; a crash meanwhile loses them.
 
 import { decodeConfChange } from '../../src/core/confChange.js';
 import { ProposalDroppedError } from '../../src/core/errors.js';
 import type { MemoryStorage } from '../../src/core/memoryStorage.js';
 import { RawNode } from '../../src/core/rawNode.js';
-import type { ConfChange, ConfState, Entry, Message, NodeId, Ready, StateType } from '../../src/core/types.js';
+import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, Ready, StateType } from '../../src/core/types.js';
 import { type SafetyChecker } from './invariants.js';
 import { decodePut, decodeReadCtx, encodeReadCtx, KvStateMachine, type PutCommand } from './kvStateMachine.js';
 import type { Rng } from './rng.js';
@@ -19,8 +22,10 @@ export interface NodeEnv {
   send(m: Message): void;
   trace: Trace;
   safety: SafetyChecker;
+  /** Runs `run` after `delayMs` of simulated time. */
+  later(delayMs: number, run: () => void): void;
   /** Raft config knobs chosen per seed. */
-  raft: { electionTick: number; heartbeatTick: number; checkQuorum: boolean; preVote: boolean };
+  raft: { electionTick: number; heartbeatTick: number; checkQuorum: boolean; preVote: boolean; leaderWritesAsync: boolean };
   /** Take a local snapshot and compact every this many applied entries (0 = never). */
   snapshotEvery: number;
   /** Entries kept behind a compaction, so slightly lagging peers still catch up from the log. */
@@ -91,6 +96,7 @@ export class SimNode {
       maxUncommittedEntriesBytes: 0,
       checkQuorum: this.env.raft.checkQuorum,
       preVote: this.env.raft.preVote,
+      leaderWritesAsync: this.env.raft.leaderWritesAsync,
       rng: () => this.rng.next(),
     };
     const fresh = storage.lastIndex() === 0 && storage.initialState().hardState.term === 0;
@@ -233,7 +239,12 @@ export class SimNode {
         this.crash(this.armedCrash.torn, 'crashes between write and fsync');
         return;
       }
-      this.persist(rd, storage);
+      const leading = (rd.softState?.state ?? this.role) === 'leader';
+      if (leading && this.env.raft.leaderWritesAsync && !rd.snapshot && sameTermVote(rd.hardState, storage)) {
+        this.persistBesideLoop(rd, storage, rn);
+      } else {
+        this.persist(rd, storage);
+      }
       if (rd.softState && rd.softState.state !== this.role) {
         this.role = rd.softState.state;
         const term = rn.status().hardState.term;
@@ -263,6 +274,29 @@ export class SimNode {
     // Commit-only HardState changes need no fsync (etcd's MustSync); they stay
     // unsynced until the next synced write, and a crash may lose them.
     this.disk.persist(rd.snapshot, rd.entries, rd.hardState, rd.mustSync);
+  }
+
+  /**
+   * A leader's write in flight: on the disk unsynced now, synced and reported to the core
+   * (leaderPersisted) after a delay — usually a few ms, sometimes a stalled disk's 50–150.
+   * The node goes on meanwhile; its later writes queue behind (one sync covers them all).
+   */
+  private persistBesideLoop(rd: Ready, storage: MemoryStorage, rn: RawNode): void {
+    if (rd.entries.length > 0) {
+      storage.append(rd.entries);
+      this.env.safety.onStored(this.id, rd.entries, (i) => (i >= storage.firstIndex() - 1 ? storage.term(i) : undefined));
+    }
+    if (rd.hardState) storage.setHardState(rd.hardState);
+    this.disk.persist(undefined, rd.entries, rd.hardState, false);
+    const last = rd.entries[rd.entries.length - 1];
+    if (!last) return;
+    const delayMs = this.rng.chance(0.05) ? this.rng.int(50, 150) : this.rng.int(1, 8);
+    this.env.later(delayMs, () => {
+      if (this.rn !== rn) return; // crashed meanwhile: the write was lost or torn
+      this.disk.persist(undefined, [], undefined, true);
+      rn.leaderPersisted(last.index, last.term);
+      this.processReady();
+    });
   }
 
   private apply(rd: Ready, rn: RawNode): void {
@@ -326,4 +360,11 @@ export class SimNode {
     this.lastSnapshotIndex = index;
     this.env.trace.note(this.env.nowMs(), `compact${this.id}:${index}`, () => `${this.id} snapshots@${index}, compacts to ${compactTo}`);
   }
+}
+
+/** The Ready changes neither term nor vote (what a leader's writes beside its loop may not). */
+function sameTermVote(hs: HardState | undefined, storage: MemoryStorage): boolean {
+  if (!hs) return true;
+  const saved = storage.initialState().hardState;
+  return hs.term === saved.term && hs.vote === saved.vote;
 }

@@ -107,8 +107,10 @@ export function runSimulation(partial: Partial<SimOptions> & { seed: number }): 
   const safety = new SafetyChecker();
   const history: KvOperation[] = [];
   const raftRng = root.fork();
-  const raft = { electionTick: ELECTION_TICK, heartbeatTick: HEARTBEAT_TICK, checkQuorum: raftRng.chance(0.5), preVote: raftRng.chance(0.5) };
+  const raft = { electionTick: ELECTION_TICK, heartbeatTick: HEARTBEAT_TICK, checkQuorum: raftRng.chance(0.5), preVote: raftRng.chance(0.5), leaderWritesAsync: false };
   const maxGapMs = raftRng.pick([500, 1200, 2500]);
+  // Half the seeds run leaders whose writes complete beside their loop, as RaftNode's do.
+  raft.leaderWritesAsync = raftRng.chance(0.5);
   const faultsEnd = o.steps * BASE_TICK_MS;
   const endMs = faultsEnd + CALM_MS;
   const ids = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
@@ -131,6 +133,7 @@ export function runSimulation(partial: Partial<SimOptions> & { seed: number }): 
   });
   const env: NodeEnv = {
     nowMs: () => q.nowMs,
+    later: (delayMs, run) => q.after(delayMs, run),
     send: (m) => network.send(m),
     trace,
     safety,
