@@ -87,7 +87,7 @@ export async function openDiskStorage(
     );
   }
   const warnings: string[] = [];
-  for (const name of removeTmpFiles(f, walDir)) warnings.push(`wal: removed ${name}, left by an interrupted segment creation`);
+  for (const name of removeTmpFiles(f, walDir)) warnings.push(`wal: removed ${name}, left by an interrupted segment creation or preparation`);
   for (const name of removeTmpFiles(f, snapDir)) warnings.push(`snap: removed ${name}, left by an interrupted snapshot save`);
 
   const read = readWal(f, walDir);
@@ -213,7 +213,7 @@ export class DiskRaftStorage implements RaftStorage {
 
   close(): Promise<void> {
     if (!this.closing) {
-      this.closing = this.failed ? Promise.resolve() : this.enqueue({ kind: 'close' }, true);
+      this.closing = this.failed ? this.wal.closeFiles() : this.enqueue({ kind: 'close' }, true);
     }
     return this.closing;
   }
@@ -351,7 +351,7 @@ export class DiskRaftStorage implements RaftStorage {
 
   private fail(err: StorageWriteError, batch: Queued[]): void {
     this.failed = err;
-    this.wal.closeFds();
+    void this.wal.closeFiles(); // close() waits for what it stops
     for (const q of batch) q.reject(err);
     for (const q of this.queue.splice(0)) q.reject(err);
   }

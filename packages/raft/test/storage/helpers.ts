@@ -41,8 +41,14 @@ export function show(entries: readonly Entry[]): string[] {
   return entries.map((e) => `${e.index}/${e.term}/${e.type}/${Buffer.from(e.data).toString('latin1')}`);
 }
 
+/** The log's segment files, oldest first. */
 export function walFiles(dir: string): string[] {
-  return fs.readdirSync(path.join(dir, 'wal')).sort();
+  return fs.readdirSync(path.join(dir, 'wal')).filter((n) => n.endsWith('.wal')).sort();
+}
+
+/** Files in wal/ that are not (yet) segments: the next segment being prepared, leftovers. */
+export function walTmpFiles(dir: string): string[] {
+  return fs.readdirSync(path.join(dir, 'wal')).filter((n) => n.endsWith('.tmp')).sort();
 }
 
 export function snapFiles(dir: string): string[] {
@@ -72,7 +78,10 @@ export interface SyncCounts {
   inlineWrites: number;
 }
 
-/** node:fs with counters on the durability calls, and an optional fault. */
+/**
+ * node:fs with counters on the durability calls made on the log's segment files (*.wal;
+ * not the next segment's preparation, segment-file.ts), and an optional fault on them.
+ */
 export function countingFs(): {
   fs: FsLike;
   counts: SyncCounts;
@@ -82,9 +91,14 @@ export function countingFs(): {
   const counts: SyncCounts = { fdatasync: 0, fsync: 0, dsyncWrites: 0, plainWrites: 0, inlineWrites: 0 };
   let writevSyncFault: string | undefined;
   const dsyncFds = new Set<number>();
+  const segmentFds = new Set<number>();
   let fault: string | undefined;
   const fsAny = fs as unknown as Record<string, (...args: unknown[]) => unknown>;
-  const countWrite = (fd: number) => (dsyncFds.has(fd) ? counts.dsyncWrites++ : counts.plainWrites++);
+  const countWrite = (fd: number) => {
+    if (!segmentFds.has(fd)) return;
+    if (dsyncFds.has(fd)) counts.dsyncWrites++;
+    else counts.plainWrites++;
+  };
   const shim = {
     ...fs,
     openSync: (...args: unknown[]) => {
@@ -92,15 +106,18 @@ export function countingFs(): {
       const flags = args[1];
       if (typeof flags === 'number' && (flags & fs.constants.O_DSYNC) !== 0) dsyncFds.add(fd);
       else dsyncFds.delete(fd);
+      if (String(args[0]).endsWith('.wal')) segmentFds.add(fd);
+      else segmentFds.delete(fd);
       return fd;
     },
     fdatasync: (fd: number, cb: fs.NoParamCallback) => {
+      if (!segmentFds.has(fd)) return fs.fdatasync(fd, cb);
       counts.fdatasync++;
       if (fault) return process.nextTick(cb, Object.assign(new Error(`${fault}: i/o error`), { code: fault }));
       fs.fdatasync(fd, cb);
     },
     fsync: (fd: number, cb: fs.NoParamCallback) => {
-      counts.fsync++;
+      if (segmentFds.has(fd)) counts.fsync++;
       fs.fsync(fd, cb);
     },
     writev: (fd: number, ...rest: unknown[]) => {

@@ -42,7 +42,9 @@ describe('disk raft storage: snapshots', () => {
       ...fs,
       openSync: (file: string, ...rest: unknown[]) => {
         const fd = fsAny.openSync!(file, ...rest) as number;
-        if (file.includes(`${path.sep}wal${path.sep}`)) walFds.add(fd);
+        // The log's segments only: not the next one's preparation, whose closed fd numbers are reused.
+        if (file.includes(`${path.sep}wal${path.sep}`) && file.endsWith('.wal')) walFds.add(fd);
+        else walFds.delete(fd);
         return fd;
       },
       write: hold('write'),

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openDiskStorage } from '../../src/index.js';
-import { ents, hs, recordOffsets, removeDir, show, tempDir, walFiles } from './helpers.js';
+import { ents, hs, recordOffsets, removeDir, show, tempDir, walFiles, walTmpFiles } from './helpers.js';
 
 const SEG1 = '0000000000000001-0000000000000001.wal';
 
@@ -154,6 +154,7 @@ describe('disk raft storage: recovery from torn and corrupted logs', () => {
     assert.equal(state.entries.length, 8);
     assert.match(state.warnings[0], /removed 0000000000000002-0000000000000009\.wal\.tmp/);
     assert.deepEqual(walFiles(dir), [SEG1]);
+    assert.ok(!walTmpFiles(dir).includes('0000000000000002-0000000000000009.wal.tmp'));
     await storage.close();
   });
 });
