@@ -51,6 +51,8 @@ describe('simulation: safety and linearizability under every fault', function ()
     assert.ok((t.dropped ?? 0) > 1000, `dropped=${t.dropped}`);
     assert.ok((t.confChanges ?? 0) > 30, `confChanges=${t.confChanges}`);
     assert.ok((t.snapshotsInstalled ?? 0) > 5, `snapshotsInstalled=${t.snapshotsInstalled}`);
+    assert.ok((t.leaderWritesBeside ?? 0) > 1000, `leaderWritesBeside=${t.leaderWritesBeside}`);
+    assert.ok((t.leaderWritesLost ?? 0) > 0, `leaderWritesLost=${t.leaderWritesLost}`);
     assert.ok((t.pendingPuts ?? 0) > 50, `pendingPuts=${t.pendingPuts}`);
     assert.ok((t.leaderTerms ?? 0) > 36 * 3, `leaderTerms=${t.leaderTerms}`);
     assert.ok((t.committedUnderFaults ?? 0) > 36 * 50, `committedUnderFaults=${t.committedUnderFaults}`);

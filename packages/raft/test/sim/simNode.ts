@@ -51,6 +51,9 @@ export class SimNode {
   private armedCrash: { torn: boolean } | null = null;
   /** Snapshots received from a leader and installed (InstallSnapshot path). */
   snapshotsInstalled = 0;
+  /** Leader writes left to sync after the node moved on, and those a crash cut short. */
+  leaderWritesBeside = 0;
+  leaderWritesLost = 0;
 
   constructor(
     readonly id: NodeId,
@@ -291,8 +294,12 @@ export class SimNode {
     const last = rd.entries[rd.entries.length - 1];
     if (!last) return;
     const delayMs = this.rng.chance(0.05) ? this.rng.int(50, 150) : this.rng.int(1, 8);
+    this.leaderWritesBeside++;
     this.env.later(delayMs, () => {
-      if (this.rn !== rn) return; // crashed meanwhile: the write was lost or torn
+      if (this.rn !== rn) {
+        this.leaderWritesLost++; // crashed meanwhile: the write was lost or torn
+        return;
+      }
       this.disk.persist(undefined, [], undefined, true);
       rn.leaderPersisted(last.index, last.term);
       this.processReady();

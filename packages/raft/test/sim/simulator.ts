@@ -82,6 +82,9 @@ export interface SimStats {
   partitions: number;
   confChanges: number;
   snapshotsInstalled: number;
+  /** Leader writes synced after the node moved on (leaderWritesAsync seeds), and those a crash cut short. */
+  leaderWritesBeside: number;
+  leaderWritesLost: number;
   checkerSteps: number;
   config: string;
 }
@@ -193,8 +196,10 @@ export function runSimulation(partial: Partial<SimOptions> & { seed: number }): 
     partitions: faults.partitions,
     confChanges: operator?.applied ?? 0,
     snapshotsInstalled: nodes.reduce((n, x) => n + x.snapshotsInstalled, 0),
+    leaderWritesBeside: nodes.reduce((n, x) => n + x.leaderWritesBeside, 0),
+    leaderWritesLost: nodes.reduce((n, x) => n + x.leaderWritesLost, 0),
     checkerSteps,
-    config: `nodes=${o.nodes} disk=${o.disk} checkQuorum=${raft.checkQuorum} preVote=${raft.preVote} maxFaultGapMs=${maxGapMs}`,
+    config: `nodes=${o.nodes} disk=${o.disk} checkQuorum=${raft.checkQuorum} preVote=${raft.preVote} leaderWritesAsync=${raft.leaderWritesAsync} maxFaultGapMs=${maxGapMs}`,
   });
   const fail = (failure: string, detail: string): SimResult => ({
     seed: o.seed, ok: false, failure, detail, linearizable: 'not checked',
