@@ -34,7 +34,8 @@ import {
 import { type SnapshotSource, recoverState } from './recovery.js';
 import { LogReplay } from './replay.js';
 import { encodeSnapshot, listSnapFiles, readSnapFile, removeTmpFiles, snapFileName, writeSnapFile } from './snap-file.js';
-import { SegmentedWal, type WalOptions, type WrittenMeta, readWal } from './wal.js';
+import { SegmentedWal, type WalOptions, type WrittenMeta } from './wal.js';
+import { readWal } from './wal-read.js';
 import { checkEntries, lastIndexOf } from './validate.js';
 
 /** Saves grouped into one write: Linux's IOV_MAX, the most buffers one writev takes. */

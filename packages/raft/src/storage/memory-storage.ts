@@ -32,7 +32,7 @@ import { type SnapshotSource, recoverState, replaySegments } from './recovery.js
 import { LogReplay } from './replay.js';
 import { decodeSnapshot, encodeSnapshot, snapFileName } from './snap-file.js';
 import { checkEntries, lastIndexOf } from './validate.js';
-import { segmentName } from './wal.js';
+import { segmentName } from './wal-read.js';
 
 /** Segment size for the memory disk: small, so simulations exercise cuts and release. */
 export const MEMORY_SEGMENT_BYTES = 256 * 1024;
