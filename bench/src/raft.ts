@@ -64,8 +64,9 @@ export async function measure(sides: readonly Side[], clientRows: readonly numbe
   const started: Side[] = [];
   try {
     for (const side of sides) {
-      await side.start();
+      // Pushed first: a side whose start fails halfway still stops its processes and removes its directory.
       started.push(side);
+      await side.start();
     }
     const puts = sides.map((side) => side.put());
     for (const put of puts) for (const w of WARMUP) await closedLoop(put, w.clients, w.seconds * 1000, VALUE_BYTES);
