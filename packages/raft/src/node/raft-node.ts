@@ -3,11 +3,12 @@ import type { Logger } from '@tswarm/api';
 import { decodeConfChange } from '../core/confChange.js';
 import { MemoryStorage } from '../core/memoryStorage.js';
 import { RawNode } from '../core/rawNode.js';
-import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, Ready, Snapshot, StateType } from '../core/types.js';
+import type { ConfChange, Entry, HardState, Message, NodeId, Ready, Snapshot, StateType } from '../core/types.js';
 import type { Transport, TransportHandlers } from '../transport/transport.js';
 import { ALREADY_DURABLE } from '../storage/raft-storage.js';
 import { unwrap, wrap } from './envelope.js';
-import { decodeNodeSnapshot, encodeMemberContext, encodeNodeSnapshot } from './snapshot-codec.js';
+import { decodeNodeSnapshot, encodeMemberContext } from './snapshot-codec.js';
+import { OwnSnapshots } from './own-snapshots.js';
 import { bootstrapEntries, Members } from './members.js';
 import { ProposalWaiters, ReadWaiters } from './waiters.js';
 import { NotLeaderError, RaftTimeoutError, StoppedError } from './errors.js';
@@ -62,9 +63,7 @@ export class RaftNode {
   private state: StateType = 'follower';
   private leader: NodeId = '';
   private applied = 0;
-  private snapshotIndex = 0;
-  /** A captured snapshot is being encoded and saved beside the loop. */
-  private snapshotting = false;
+  private readonly snapshots: OwnSnapshots;
   private scheduled = false;
   /** True from ready() to advance(); core calls made meanwhile wait in `deferred`. */
   private inReady = false;
@@ -84,6 +83,11 @@ export class RaftNode {
     this.o = withDefaults(opts);
     this.log = this.o.logger;
     this.proposals = new ProposalWaiters(randomBytes(8).readBigUInt64BE());
+    this.snapshots = new OwnSnapshots({
+      mem: this.mem, storage: this.o.storage, stateMachine: this.o.stateMachine, members: this.members,
+      interval: this.o.snapshotInterval, keepEntries: this.o.keepEntriesAfterSnapshot,
+      stopped: () => this.stopped, failed: (e) => this.storageFailed(e),
+    });
   }
 
   /**
@@ -312,7 +316,7 @@ export class RaftNode {
         this.runDeferred();
         // Checked after every Ready, not when the loop drains: under steady load it may not
         // drain for minutes, and the log would grow without a snapshot.
-        this.maybeSnapshot();
+        this.snapshots.maybeTake(this.applied);
       }
     } catch (e) {
       this.storageFailed(e as Error);
@@ -477,47 +481,8 @@ export class RaftNode {
     this.members.restore(members, s.metadata.confState.learners);
     this.o.stateMachine.restore(app, s.metadata.index);
     this.applied = s.metadata.index;
-    this.snapshotIndex = s.metadata.index;
+    this.snapshots.restored(s.metadata.index);
     if (this.transport) for (const [id, addr] of members) if (id !== this.o.id) this.transport.addPeer(id, addr);
-  }
-
-  /**
-   * Every `snapshotInterval` applied entries: snapshot, persist, and compact the log. The state
-   * is captured at the applied index now (`captureSnapshot`, or `snapshot()` whole for a state
-   * machine without it) and the rest runs beside the loop, one snapshot at a time. Measured:
-   * encoding a 9-MB store on the loop held every member 230–340 ms at once, as they all reach
-   * the interval together.
-   */
-  private maybeSnapshot(): void {
-    if (this.snapshotting || this.applied - this.snapshotIndex < this.o.snapshotInterval) return;
-    const index = this.applied;
-    const confState = this.members.confState();
-    const members = this.members.snapshotMap();
-    this.snapshotIndex = index;
-    const sm = this.o.stateMachine;
-    let encode: () => Promise<Uint8Array>;
-    if (sm.captureSnapshot) encode = sm.captureSnapshot();
-    else {
-      const bytes = sm.snapshot();
-      encode = () => Promise.resolve(bytes);
-    }
-    this.snapshotting = true;
-    void encode()
-      .then((app) => this.saveOwnSnapshot(index, confState, encodeNodeSnapshot(members, app)))
-      .catch((e: Error) => this.storageFailed(e))
-      .finally(() => (this.snapshotting = false));
-  }
-
-  private async saveOwnSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<void> {
-    // A snapshot from the leader installed meanwhile already covers this one.
-    if (this.stopped || this.mem.snapshot().metadata.index >= index) return;
-    const snap = this.mem.createSnapshot(index, confState, data);
-    await this.o.storage.saveSnapshot(snap, { ownCompaction: true });
-    const compactTo = index - this.o.keepEntriesAfterSnapshot;
-    if (compactTo > this.mem.firstIndex()) {
-      this.mem.compact(compactTo);
-      await this.o.storage.releaseTo(compactTo);
-    }
   }
 }
 
