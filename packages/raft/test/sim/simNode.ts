@@ -115,7 +115,10 @@ export class SimNode {
    * Arms a crash inside the node's next Ready that writes anything: the write
    * reaches the disk unsynced, then power fails before fsync — so nothing of
    * that Ready is sent or applied. Crashing between events instead would
-   * find every write already synced.
+   * find every write already synced. A leader whose writes go beside its loop
+   * crashes instead when that write's sync is due: it has sent, and perhaps
+   * committed through its followers, meanwhile — the window that counting its
+   * own copy too early would make unsafe.
    */
   armCrash(torn: boolean): void {
     if (this.rn) this.armedCrash = { torn };
@@ -237,13 +240,14 @@ export class SimNode {
     const storage = this.storage!;
     while (this.rn === rn && rn.hasReady()) {
       const rd = rn.ready();
-      if (this.armedCrash && (rd.entries.length > 0 || rd.hardState || rd.snapshot)) {
+      const leading = (rd.softState?.state ?? this.role) === 'leader';
+      const besideLoop = leading && this.env.raft.leaderWritesAsync && !rd.snapshot && sameTermVote(rd.hardState, storage);
+      if (this.armedCrash && !besideLoop && (rd.entries.length > 0 || rd.hardState || rd.snapshot)) {
         this.disk.persist(rd.snapshot, rd.entries, rd.hardState, false);
         this.crash(this.armedCrash.torn, 'crashes between write and fsync');
         return;
       }
-      const leading = (rd.softState?.state ?? this.role) === 'leader';
-      if (leading && this.env.raft.leaderWritesAsync && !rd.snapshot && sameTermVote(rd.hardState, storage)) {
+      if (besideLoop) {
         this.persistBesideLoop(rd, storage, rn);
       } else {
         this.persist(rd, storage);
@@ -298,6 +302,11 @@ export class SimNode {
     this.env.later(delayMs, () => {
       if (this.rn !== rn) {
         this.leaderWritesLost++; // crashed meanwhile: the write was lost or torn
+        return;
+      }
+      if (this.armedCrash) {
+        this.leaderWritesLost++;
+        this.crash(this.armedCrash.torn, 'crashes before its write in flight is synced');
         return;
       }
       this.disk.persist(undefined, [], undefined, true);
