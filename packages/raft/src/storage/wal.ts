@@ -367,15 +367,15 @@ export class SegmentedWal {
   }
 
   /**
-   * Cuts a torn tail off the last segment: truncate to the last good record, then write
-   * zeros to the segment's size and fsync. Zeros written rather than a re-extension by
-   * ftruncate, which would leave a hole: appends until the next cut would pay for its
-   * allocation (see SEGMENT_BYTES). This runs only after a crash tore a write, on the
-   * calling thread, and costs at most one segment's zero-fill (≈ 80 ms at 64 MiB).
+   * Cuts a torn tail off the last segment: zeros written over everything after the last
+   * good record, to the segment's size, then fsync. Written over in place rather than
+   * truncated and re-extended, which would free the blocks and leave a hole: appends until
+   * the next cut would pay for its allocation (see SEGMENT_BYTES). This runs only after a
+   * crash tore a write, on the calling thread, and costs at most one segment's zero-fill
+   * (≈ 80 ms at 64 MiB).
    */
   private repairTail(): void {
     const t = this.tail;
-    this.f.ftruncateSync(t.fd, t.offset);
     zeroFillSync(this.f, t.fd, t.offset, Math.max(this.segmentBytes, t.offset));
     this.f.fsyncSync(t.fd);
   }
