@@ -3,14 +3,14 @@ import type { Logger } from '@tswarm/api';
 import { decodeConfChange } from '../core/confChange.js';
 import { MemoryStorage } from '../core/memoryStorage.js';
 import { RawNode } from '../core/rawNode.js';
-import type { ConfChange, Entry, HardState, Message, NodeId, Ready, Snapshot, StateType } from '../core/types.js';
+import type { ConfChange, Entry, Message, NodeId, Snapshot, StateType } from '../core/types.js';
 import type { Transport, TransportHandlers } from '../transport/transport.js';
-import { ALREADY_DURABLE } from '../storage/raft-storage.js';
 import { unwrap, wrap } from './envelope.js';
 import { decodeNodeSnapshot, encodeMemberContext } from './snapshot-codec.js';
 import { OwnSnapshots } from './own-snapshots.js';
 import { bootstrapEntries, Members } from './members.js';
 import { ProposalWaiters, ReadWaiters } from './waiters.js';
+import { ReadyHandler } from './ready-handler.js';
 import { NotLeaderError, RaftTimeoutError, StoppedError } from './errors.js';
 import { RaftNodeOptions, withDefaults, Resolved } from './options.js';
 
@@ -54,8 +54,7 @@ export class RaftNode {
   private readonly mem = new MemoryStorage();
   private raw!: RawNode;
   private transport!: Transport;
-  /** The term and vote last handed to storage: a Ready that changes them is written before anything else. */
-  private savedTermVote: Pick<HardState, 'term' | 'vote'> = { term: 0, vote: '' };
+  private readies!: ReadyHandler;
   private readonly members = new Members();
   private readonly proposals: ProposalWaiters;
   private readonly reads = new ReadWaiters();
@@ -113,7 +112,6 @@ export class RaftNode {
       if (entries.length) this.mem.append(entries);
     }
     const hs = this.mem.initialState().hardState;
-    this.savedTermVote = { term: hs.term, vote: hs.vote };
     this.raw = new RawNode({
       id: this.o.id,
       electionTick: this.o.electionTicks,
@@ -132,6 +130,13 @@ export class RaftNode {
     this.transport = this.o.transport(this.handlers());
     for (const [id, addr] of Object.entries(this.o.peers ?? {})) if (id !== this.o.id) this.transport.addPeer(id, addr);
     for (const [id, addr] of this.members.entries()) if (id !== this.o.id) this.transport.addPeer(id, addr);
+    this.readies = new ReadyHandler({
+      mem: this.mem, storage: this.o.storage, transport: this.transport, reads: this.reads, log: this.log,
+      leaderWritesAsync: this.o.leaderWritesAsync, savedTermVote: { term: hs.term, vote: hs.vote },
+      applyEntry: (e) => this.applyEntry(e), applyCommitted: (es, from) => this.applyCommitted(es, from),
+      restoreSnapshot: (s) => this.restoreSnapshot(s), failed: (e) => this.storageFailed(e),
+      ownWriteDone: (index, term) => this.withCore(() => this.raw.leaderPersisted(index, term)),
+    });
     this.timer = setInterval(() => this.tick(), this.o.tickMs);
     this.schedule();
   }
@@ -310,7 +315,8 @@ export class RaftNode {
         }
         if (!this.raw.hasReady()) break;
         const rd = this.raw.ready();
-        await this.handleReady(rd);
+        if (rd.softState) this.leaderChanged(rd.softState.lead, rd.softState.state);
+        await this.readies.handle(rd, this.state === 'leader');
         if (this.stopped) return;
         this.raw.advance(rd);
         this.runDeferred();
@@ -343,75 +349,6 @@ export class RaftNode {
     for (const op of ops) op();
   }
 
-  private async handleReady(rd: Ready): Promise<void> {
-    if (rd.softState) this.leaderChanged(rd.softState.lead, rd.softState.state);
-    if (this.writesBesideLoop(rd)) return this.handleLeaderReady(rd);
-    // Raft thesis §10.2.1: the leader may send appends while its own write is in flight;
-    // everyone else acknowledges (votes, append responses) only what is durable.
-    const leaderSendsEarly = this.state === 'leader' && rd.messages.length > 0;
-    if (leaderSendsEarly) this.transport.send(rd.messages);
-    const { saved, written } = this.persist(rd);
-    // Committed entries this member persisted in earlier Readys are applied while the write
-    // is in flight, as etcd's apply loop runs beside its WAL writes: a follower answers as soon
-    // as its write is done, not after the apply. Only this Ready's own entries (committed at
-    // once in a one-member group) and a snapshot's successors wait for the write. A write
-    // already done (inline) has nothing to overlap: the answer goes first, then the apply.
-    const early = rd.snapshot || saved === ALREADY_DURABLE ? 0 : durablePrefix(rd.committedEntries, this.mem.lastIndex());
-    if (early > 0) {
-      // The leader's messages leave first: HTTP/2 writes what the transport queued from a
-      // native immediate, which runs before this one, so the apply does not delay them.
-      if (leaderSendsEarly) await new Promise<void>((resolve) => setImmediate(resolve));
-      for (let i = 0; i < early; i++) this.applyEntry(rd.committedEntries[i]!);
-    }
-    if (written) await written;
-    if (rd.snapshot) {
-      this.mem.applySnapshot(rd.snapshot);
-      this.restoreSnapshot(rd.snapshot);
-      this.log.info('raft: installed a snapshot from the leader', { index: rd.snapshot.metadata.index, term: rd.snapshot.metadata.term });
-    }
-    if (rd.entries.length) this.mem.append(rd.entries);
-    if (rd.hardState) this.mem.setHardState(rd.hardState);
-    if (!leaderSendsEarly && rd.messages.length) this.transport.send(rd.messages);
-    for (const rs of rd.readStates) this.reads.readState(rs.requestCtx, rs.index);
-    this.applyCommitted(rd.committedEntries, early);
-  }
-
-  /**
-   * A leader's Ready that changes neither term nor vote nor installs a snapshot: its write runs
-   * beside the loop (leaderWritesAsync), which advances at once and goes on stepping
-   * acknowledgements and proposals meanwhile — their Readys' writes queue behind this one and
-   * go out together. The core counts the leader's copy when the write completes
-   * (ownWriteDone), and hands out for applying only entries its copy of is durable.
-   * Measured before this was built (2026-11-27): at 256 clients the leader spent 21–34 % of its
-   * time waiting on its own writes with 10–13 messages held behind each; a leader that never
-   * waited (an unsafe experiment) gave 6 % and 13 % more throughput in the raft benchmark.
-   * As built, over three pairings in both positions: the 256-client p99 ≈ 6 % lower (better in
-   * five of six), throughput and CPU per write unchanged within that harness's noise.
-   */
-  private async handleLeaderReady(rd: Ready): Promise<void> {
-    if (rd.messages.length) this.transport.send(rd.messages);
-    const saved = this.o.storage.save(rd.hardState, rd.entries, rd.mustSync);
-    const last = rd.entries[rd.entries.length - 1];
-    saved.then(() => last && this.ownWriteDone(last.index, last.term), (e: Error) => this.storageFailed(e));
-    if (rd.entries.length) this.mem.append(rd.entries);
-    if (rd.hardState) this.mem.setHardState(rd.hardState);
-    for (const rs of rd.readStates) this.reads.readState(rs.requestCtx, rs.index);
-    // As above: the messages leave before the apply.
-    if (rd.messages.length && rd.committedEntries.length) await new Promise<void>((resolve) => setImmediate(resolve));
-    this.applyCommitted(rd.committedEntries, 0);
-  }
-
-  private writesBesideLoop(rd: Ready): boolean {
-    if (!this.o.leaderWritesAsync || this.state !== 'leader' || rd.snapshot) return false;
-    const hs = rd.hardState;
-    return !hs || (hs.term === this.savedTermVote.term && hs.vote === this.savedTermVote.vote);
-  }
-
-  /** A leader's write of its log up to `index` (an entry of `term`) completed, and everything queued before it. */
-  private ownWriteDone(index: number, term: number): void {
-    this.withCore(() => this.raw.leaderPersisted(index, term));
-  }
-
   /** Applies committed entries from `from` on, then serves the reads waiting on them. */
   private applyCommitted(entries: readonly Entry[], from: number): void {
     for (let i = from; i < entries.length; i++) this.applyEntry(entries[i]!);
@@ -420,28 +357,6 @@ export class RaftNode {
       this.log.warn('this node was removed from the raft group; stopping raft', { index: this.removedSelfAt });
       this.stop();
     }
-  }
-
-  /**
-   * Starts the Ready's writes; `written` is what must be durable before answering (undefined
-   * when nothing must). A follower's small synced write is made inline (SaveOptions.inline):
-   * it waits for it before answering, with nothing else to do, and the thread-pool round trip
-   * costs more than the write itself. The leader's runs on the pool, beside its sends.
-   */
-  private persist(rd: Ready): { saved: Promise<void>; written: Promise<unknown> | undefined } {
-    const writes: Array<Promise<void>> = [];
-    if (rd.snapshot) writes.push(this.o.storage.saveSnapshot(rd.snapshot));
-    const saved = this.o.storage.save(rd.hardState, rd.entries, rd.mustSync, { inline: this.state !== 'leader' });
-    if (rd.hardState) this.savedTermVote = { term: rd.hardState.term, vote: rd.hardState.vote };
-    writes.push(saved);
-    // A Ready that needs no sync carries no entries, vote or term — at most a new commit
-    // index, which Raft may lose in a crash and relearn. Its write goes out in order in the
-    // storage's queue, but nothing waits for it: applying and answering do not depend on it.
-    const written = rd.mustSync || rd.snapshot ? Promise.all(writes) : undefined;
-    if (!written) for (const w of writes) w.catch((e: Error) => this.storageFailed(e));
-    // Awaited later, possibly after a turn (the early apply): a failure meanwhile is not unhandled.
-    written?.catch(() => {});
-    return { saved, written };
   }
 
   private applyEntry(e: Entry): void {
@@ -486,11 +401,4 @@ export class RaftNode {
     this.snapshots.restored(s.metadata.index);
     if (this.transport) for (const [id, addr] of members) if (id !== this.o.id) this.transport.addPeer(id, addr);
   }
-}
-
-/** How many of `entries` (ascending) are at or below `durableIndex`. */
-function durablePrefix(entries: readonly Entry[], durableIndex: number): number {
-  let n = 0;
-  while (n < entries.length && entries[n]!.index <= durableIndex) n++;
-  return n;
 }
