@@ -2,7 +2,7 @@ import { Logger, silentLogger } from '@tswarm/api';
 import type { NodeId } from '../core/types.js';
 import type { Transport, TransportHandlers } from '../transport/transport.js';
 import type { RaftStorage, RecoveredState } from '../storage/raft-storage.js';
-import type { StateMachine } from './raft-node.js';
+import type { StateMachine } from './state-machine.js';
 
 export interface RaftNodeOptions {
   id: NodeId;

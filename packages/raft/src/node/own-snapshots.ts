@@ -10,7 +10,7 @@ import type { MemoryStorage } from '../core/memoryStorage.js';
 import type { ConfState } from '../core/types.js';
 import type { RaftStorage } from '../storage/raft-storage.js';
 import type { Members } from './members.js';
-import type { StateMachine } from './raft-node.js';
+import type { StateMachine } from './state-machine.js';
 import { encodeNodeSnapshot } from './snapshot-codec.js';
 
 export interface OwnSnapshotDeps {
