@@ -19,7 +19,7 @@
 //                 once the change is committed.
 // iperf3 and dnsperf are the host's binaries run inside a container's network namespace with
 // `nsenter -t PID -n`: the packets take exactly the container's path.
-import { rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { containersOn, formSwarm, Lab, nodeIds, runningTasks, tswarmOk, WHOAMI_ARGS, type RunResult } from '@tswarm/e2e';
 import { run, runOk, sleep, until } from './exec.js';
 
@@ -125,19 +125,19 @@ async function mtuOf(ns: string[], dev: string): Promise<number> {
   return Number((JSON.parse(await runOk([...ns, 'ip', '-j', 'link', 'show', 'dev', dev])) as Array<{ mtu: number }>)[0]!.mtu);
 }
 
-/** Backends of the VIP in a container's `tswarm_lb` chain for the service: 0 when dead or absent. */
-async function lbBackends(pid: number, chain: string): Promise<number> {
-  const r = await run([...inPid(pid), 'nft', 'list', 'chain', 'ip', 'tswarm_lb', chain], { timeoutMs: 5000 });
+/** Backends of the VIP in a sandbox's `tswarm_lb` chain for the service: 0 when dead or absent. */
+async function lbBackends(sandbox: string, chain: string): Promise<number> {
+  const r = await run(['ip', 'netns', 'exec', sandbox, 'nft', 'list', 'chain', 'ip', 'tswarm_lb', chain], { timeoutMs: 5000 });
   const rule = r.stdout.split('\n').find((l) => l.includes('dnat to'));
   if (!rule) return 0;
   const m = /mod (\d+)/.exec(rule);
   return m ? Number(m[1]) : 1;
 }
 
-/** Milliseconds from now until every host's client shows `n` backends for the chain. */
-async function untilProgrammed(pids: number[], chain: string, n: number, t0: number): Promise<number> {
-  const done = await Promise.all(pids.map(async (pid) => {
-    await until(`${n} backends in ${chain} (pid ${pid})`, async () => ((await lbBackends(pid, chain)) === n ? true : `${await lbBackends(pid, chain)}`), 20_000, 10);
+/** Milliseconds from now until every host's sandbox of the network shows `n` backends for the chain. */
+async function untilProgrammed(sandboxes: string[], chain: string, n: number, t0: number): Promise<number> {
+  const done = await Promise.all(sandboxes.map(async (sb) => {
+    await until(`${n} backends in ${chain} (${sb})`, async () => ((await lbBackends(sb, chain)) === n ? true : `${await lbBackends(sb, chain)}`), 20_000, 10);
     return performance.now() - t0;
   }));
   return Math.max(...done);
@@ -216,14 +216,18 @@ export async function overlayBench(): Promise<void> {
     // Programming latency: scale web 3→2→3…; each event timed until every host's rules agree.
     const [svc] = JSON.parse(await tswarmOk(lab, 'h1', 'service', 'inspect', 'web'));
     const chain = `svc_${String(svc.ID).replace(/[^A-Za-z0-9_]/g, '_')}`;
-    const pids = HOSTS.map((h) => clientPid.get(h)!);
+    const [app] = JSON.parse(await tswarmOk(lab, 'h1', 'network', 'inspect', 'app'));
+    const vni = String(app.Options['com.docker.network.driver.overlay.vxlanid_list']);
+    // The app network's sandbox on each host (`<prefix>-ov<vni>-<node8>`; every host runs a client task).
+    const sandboxes = readdirSync('/run/netns').filter((n) => n.startsWith(`${LAB.prefix}-ov${vni}-`));
+    if (sandboxes.length !== HOSTS.length) throw new Error(`expected the app network's sandbox on each of ${HOSTS.length} hosts, found: ${sandboxes.join(' ') || 'none'}`);
     const down: number[] = [];
     const up: number[] = [];
     for (let i = 0; i < SCALE_EVENTS; i++) {
       for (const [n, out] of [[2, down], [3, up]] as const) {
         await tswarmOk(lab, 'h1', 'service', 'scale', '-d', `web=${n}`);
         const t0 = performance.now();
-        out.push(await untilProgrammed(pids, chain, n, t0));
+        out.push(await untilProgrammed(sandboxes, chain, n, t0));
         await sleep(300);
       }
     }

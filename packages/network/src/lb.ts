@@ -1,59 +1,70 @@
-// Service VIP load balancing inside one container's namespace. Pure planner + nft renderer.
+// Service VIP load balancing in each overlay sandbox. Pure planner + nft renderers.
 //
-// No IPVS on this kernel, so a container reaches a VIP through DNAT in its *own* OUTPUT hook
-// (table `ip tswarm_lb`): the client's source address is kept, and conntrack reverses the
-// translation for replies in the same namespace. Layout:
-//   map vips { ipv4_addr : verdict }           VIP → jump svc_<service id>
-//   set live { ipv4_addr }                     the same VIPs, for the raw chain below (a map
-//                                              whose verdicts jump to DNAT rules cannot be
-//                                              looked up from a filter chain)
-//   chain output (nat, output, -100)           ip daddr vmap @vips
-//   chain svc_<id>                             one rule per VIP of the service this container
-//                                              sees: DNAT over its ACTIVE endpoints on that
-//                                              network, all ports
-//   set dead { ipv4_addr }                     VIPs with no active endpoint …
-//   chain refuse (filter, output, 0)           … refused at once instead of timing out: TCP
-//                                              with a reset, the rest with ICMP port
-//                                              unreachable. (Measured: `reject` inside the nat
-//                                              chain is not seen by the connecting socket, and
-//                                              ICMP alone is ignored for the first SYN — ~1 s.)
-//                                              Present only while `dead` has a member: a filter
-//                                              base chain is evaluated for every packet the
-//                                              container sends (≈1 % of the CPU of a bulk TCP
-//                                              transfer, measured), and with no dead VIP it
-//                                              could never match.
-//   chain notrack_out (filter, output, raw)    conntrack only for what VIP DNAT needs …
-//   chain notrack_in  (filter, prerouting, raw)
-//   chain postrouting (nat, postrouting, 100)  … which the source-port range below marks
-// One chain per service means a change to one service rewrites only its chain (flush + add
-// in one nft transaction). Services in DNSRR mode have no VIP and get nothing.
+// No IPVS on this kernel, so VIPs are DNAT rules — in the network's sandbox, not in the
+// containers: a container's namespace holds no netfilter at all, so the packets of direct
+// container-to-container traffic meet no hook anywhere (the eBPF fast path takes them past
+// the sandbox's bridge and IP stack). Measured against DNAT in every container's own OUTPUT
+// hook (the design before, whose namespaces then carried conntrack, defrag, NAT and raw hooks
+// on every packet): a bulk transfer between two containers 7–8 % faster (2026-11-27, 34
+// alternating rounds; BENCHMARKS.md, "Overlay").
 //
-// Conntrack is what DNAT costs: every packet the container sends or receives would be looked
-// up in the connection table (≈ 3 % of a bulk transfer's CPU, measured), though only
-// connections to a VIP need it. Replies are told apart without the table by the client's
-// port: a VIP connection's source port is rewritten into VIP_SOURCE_PORTS (the source
-// address stays: the backend still sees the client), a range Linux never picks on its own
-// (net.ipv4.ip_local_port_range is 32768–60999 by default). So a TCP/UDP packet is tracked
-// only when it goes to a VIP, or its local port (source going out, destination coming in) is
-// in that range; everything else — direct connections, and a backend's side of VIP traffic —
-// is marked `notrack` before conntrack sees it. Loopback stays tracked: a container reaching
-// its own task through a VIP gets its replies over `lo`, and they must be translated back.
+// How a VIP connection goes, client C → VIP → backend B:
+//   - br0 holds every VIP of its network as a /32 (and the network's gateway address), so C's
+//     ARP for the VIP is answered by br0 and the connection enters the sandbox's IP stack;
+//   - `prerouting` (nat, dstnat) DNATs it over the service's ACTIVE backends, any port;
+//   - `postrouting` (nat, srcnat) rewrites only its source port, into VIP_SOURCE_PORTS (the
+//     address stays C's: the backend sees the client), then it leaves through br0 to B,
+//     local or over VXLAN;
+//   - B's replies are addressed to C at a port in that range, a range Linux never picks by
+//     itself (net.ipv4.ip_local_port_range is 32768–60999 by default). So on C's node, frames
+//     to a local container at such a port are sent up to br0 instead of straight to C — the
+//     eBPF program on the VXLAN device hands them to the bridge (ebpf/programs.ts), and table
+//     `bridge tswarm_lb` rewrites their destination MAC to br0's — and conntrack in the sandbox
+//     translates them back (source VIP) and forwards them to C. Fragments and ICMP errors take
+//     the same way up (conntrack needs the first to reassemble, and translates the others);
+//     everything else goes container to container directly.
+//   - Only TCP and UDP are balanced (as IPVS does for Docker). Anything else to a VIP — a ping —
+//     is answered by the sandbox itself, the VIP being its address: the VIP is reachable.
+//   - A VIP with no active backend has its address on br0 and no DNAT: the sandbox's kernel
+//     answers at once (TCP reset, ICMP port unreachable) — no timeout, no rule to hook.
+//   - C reaching itself through a VIP is masqueraded to the gateway address (set `hairpin`):
+//     a packet from its own address would be dropped as a martian in C.
+//
+// Layout of table `ip tswarm_lb` (one per sandbox):
+//   map vips { ipv4_addr : verdict }        VIP → jump svc_<service id>
+//   set hairpin { ipv4_addr . ipv4_addr }   (local address . itself)
+//   chain prerouting (nat, dstnat)          ip daddr vmap @vips
+//   chain postrouting (nat, srcnat)         hairpin masquerade; VIP connections' source port
+//   chain svc_<id>                          one DNAT rule (TCP, UDP) per VIP of the service on this network
+// One chain per service means a change to one service rewrites only its chain (flush + add in
+// one nft transaction); backends, VIPs and local endpoints coming and going are set elements.
+// Services in DNSRR mode have no VIP and get nothing. The ingress network has no VIP load
+// balancing (its names are not resolvable either: it exists for the routing mesh).
 import { EndpointMode, type NetworkView } from '@tswarm/api';
-import { addrOf } from './ipv4.js';
-import { LB_TABLE, serviceChainName } from './names.js';
+import { addrOf, parseCidr } from './ipv4.js';
+import { LB_TABLE, macFromIp, serviceChainName } from './names.js';
 import { chainBlock, dnatSpread, replaceTableScript, rewriteChainLines, sameLines } from './nft.js';
 
 export interface LbChain {
-  /** VIPs (addresses) with active backends: they jump to this chain. */
+  /** The service's VIPs (addresses) with active backends: they jump to this chain. */
   readonly vips: readonly string[];
   /** One DNAT rule per entry of `vips`. */
   readonly rules: readonly string[];
-  /** VIPs of the service without an active backend: members of set `dead`. */
-  readonly dead: readonly string[];
 }
 
-/** Keyed by chain name. */
-export type LbPlan = ReadonlyMap<string, LbChain>;
+export interface LbPlan {
+  /** Service chains by name. */
+  readonly chains: ReadonlyMap<string, LbChain>;
+  /** br0's IPv4 addresses (CIDR): the network's gateway, then every VIP on it as /32. */
+  readonly addrs: readonly string[];
+  /** Addresses of this node's containers on the network, sorted. */
+  readonly local: readonly string[];
+  /** br0's MAC: where replies to VIP connections are sent up to. */
+  readonly bridgeMac: string;
+}
+
+/** Source ports of VIP connections after translation (see the top of this file). */
+export const VIP_SOURCE_PORTS = { first: 61000, last: 65535 } as const;
 
 /** Active backends (addresses, sorted) of `serviceId` on `networkId`. */
 export function activeBackends(view: NetworkView, serviceId: string, networkId: string): string[] {
@@ -62,110 +73,116 @@ export function activeBackends(view: NetworkView, serviceId: string, networkId: 
   return [...out].sort();
 }
 
-export function planContainerLb(view: NetworkView, networkIds: ReadonlySet<string>): Map<string, LbChain> {
-  const plan = new Map<string, LbChain>();
+/**
+ * The sandbox's load balancing for `networkId`; undefined when the view does not know the
+ * network, it is the ingress network, or it has no gateway address yet.
+ */
+export function planSandboxLb(view: NetworkView, networkId: string, local: readonly string[], bridgeMac: string): LbPlan | undefined {
+  const net = view.networks.find((n) => n.id === networkId);
+  const gateway = net?.ipam?.gateway;
+  const subnet = net?.ipam?.subnet;
+  if (!net || net.spec?.ingress || !gateway || !subnet) return undefined;
+  const chains = new Map<string, LbChain>();
+  const vipAddrs: string[] = [];
   for (const svc of view.services) {
     if (svc.mode === EndpointMode.ENDPOINT_MODE_DNSRR) continue;
     const vips: string[] = [];
     const rules: string[] = [];
-    const dead: string[] = [];
     for (const vip of svc.virtualIps) {
-      if (!networkIds.has(vip.networkId) || !vip.addr) continue;
+      if (vip.networkId !== networkId || !vip.addr) continue;
       const ip = addrOf(vip.addr);
-      const dnat = dnatSpread(activeBackends(view, svc.serviceId, vip.networkId));
-      if (!dnat) {
-        dead.push(ip);
-        continue;
-      }
+      vipAddrs.push(ip);
+      const dnat = dnatSpread(activeBackends(view, svc.serviceId, networkId));
+      if (!dnat) continue;
       vips.push(ip);
-      rules.push(`ip daddr ${ip} ${dnat}`);
+      rules.push(`ip daddr ${ip} meta l4proto { tcp, udp } ${dnat}`);
     }
-    if (vips.length + dead.length > 0) plan.set(serviceChainName(svc.serviceId), { vips, rules, dead });
+    if (vips.length > 0) chains.set(serviceChainName(svc.serviceId), { vips, rules });
   }
-  return plan;
+  const addrs = [`${addrOf(gateway)}/${parseCidr(subnet).prefix}`, ...[...new Set(vipAddrs)].sort().map((ip) => `${ip}/32`)];
+  return { chains, addrs, local: [...new Set(local)].sort(), bridgeMac: bridgeMac.toLowerCase() };
 }
 
-const OUTPUT_HEAD = 'type nat hook output priority -100; policy accept;';
-/** Source ports of VIP connections after translation (see the top of this file). */
-export const VIP_SOURCE_PORTS = { first: 61000, last: 65535 } as const;
-const TRACKED_CHAINS: readonly (readonly [string, string, readonly string[]])[] = [
-  ['notrack_out', 'type filter hook output priority raw; policy accept;',
-    [`oifname != "lo" meta l4proto { tcp, udp } th sport < ${VIP_SOURCE_PORTS.first} ip daddr != @live notrack`]],
-  ['notrack_in', 'type filter hook prerouting priority raw; policy accept;',
-    [`meta l4proto { tcp, udp } th dport < ${VIP_SOURCE_PORTS.first} notrack`]],
-  ['postrouting', 'type nat hook postrouting priority 100; policy accept;',
-    [`oifname != "lo" ct status dnat meta l4proto { tcp, udp } masquerade to :${VIP_SOURCE_PORTS.first}-${VIP_SOURCE_PORTS.last}`]],
+const PREROUTING_HEAD = 'type nat hook prerouting priority dstnat; policy accept;';
+const POSTROUTING_HEAD = 'type nat hook postrouting priority srcnat; policy accept;';
+const POSTROUTING_RULES = [
+  'ct status dnat ip saddr . ip daddr @hairpin masquerade',
+  `ct status dnat meta l4proto { tcp, udp } snat to :${VIP_SOURCE_PORTS.first}-${VIP_SOURCE_PORTS.last}`,
 ];
-const REFUSE_CHAIN = 'refuse';
-const REFUSE_HEAD = 'type filter hook output priority 0; policy accept;';
-const REFUSE_RULES = ['ip daddr @dead meta l4proto tcp reject with tcp reset', 'ip daddr @dead reject'];
+const REPLIES_CHAIN = 'prerouting';
+const REPLIES_HEAD = 'type filter hook prerouting priority dstnat; policy accept;';
 
-/** Map `vips` and set `live` (the same keys) change together. */
-function elementLines(op: 'add' | 'delete', entries: readonly (readonly [string, string])[]): string[] {
+/** The bridge chain's rules: frames to a local container that must go up to br0 first get br0's MAC. */
+function replyRules(bridgeMac: string): string[] {
+  const up = `ether daddr set ${bridgeMac} meta pkttype set host`;
+  return [
+    `ether daddr @locals ether type ip meta l4proto { tcp, udp } th dport ${VIP_SOURCE_PORTS.first}-${VIP_SOURCE_PORTS.last} ${up}`,
+    `ether daddr @locals ip frag-off & 0x3fff != 0 ${up}`,
+    `ether daddr @locals icmp type { destination-unreachable, time-exceeded, parameter-problem } ${up}`,
+  ];
+}
+
+function vipLines(op: 'add' | 'delete', entries: readonly (readonly [string, string])[]): string[] {
   if (entries.length === 0) return [];
-  const list = entries.map(([vip, chain]) => (op === 'add' ? `${vip} : jump ${chain}` : vip)).join(', ');
-  return [`${op} element ip ${LB_TABLE} vips { ${list} }`, `${op} element ip ${LB_TABLE} live { ${entries.map(([vip]) => vip).join(', ')} }`];
+  return [`${op} element ip ${LB_TABLE} vips { ${entries.map(([vip, chain]) => (op === 'add' ? `${vip} : jump ${chain}` : vip)).join(', ')} }`];
 }
 
-function deadLines(op: 'add' | 'delete', vips: readonly string[]): string[] {
-  return vips.length === 0 ? [] : [`${op} element ip ${LB_TABLE} dead { ${vips.join(', ')} }`];
+function localLines(op: 'add' | 'delete', addrs: readonly string[]): string[] {
+  if (addrs.length === 0) return [];
+  return [
+    `${op} element ip ${LB_TABLE} hairpin { ${addrs.map((a) => `${a} . ${a}`).join(', ')} }`,
+    `${op} element bridge ${LB_TABLE} locals { ${addrs.map(macFromIp).join(', ')} }`,
+  ];
 }
 
-/** Invariant: chain `refuse` exists iff the plan has a dead VIP. */
-function hasDead(plan: LbPlan): boolean {
-  for (const c of plan.values()) if (c.dead.length > 0) return true;
-  return false;
+function vipMap(plan: LbPlan): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const [chain, c] of plan.chains) for (const v of c.vips) m.set(v, chain);
+  return m;
 }
 
-/** The whole table, replacing whatever the namespace held (first plumbing, adoption, resync). */
+/** Both tables whole, replacing whatever the sandbox held (first plan, adoption, resync). */
 export function renderLbFull(plan: LbPlan): string {
   const body: string[] = [
     'map vips {', '  type ipv4_addr : verdict', '}',
-    'set live {', '  type ipv4_addr', '}',
-    'set dead {', '  type ipv4_addr', '}',
-    ...chainBlock('output', ['ip daddr vmap @vips'], OUTPUT_HEAD),
-    ...TRACKED_CHAINS.flatMap(([name, head, rules]) => chainBlock(name, rules, head)),
-    ...(hasDead(plan) ? chainBlock(REFUSE_CHAIN, REFUSE_RULES, REFUSE_HEAD) : []),
+    'set hairpin {', '  type ipv4_addr . ipv4_addr', '}',
+    ...chainBlock('prerouting', ['ip daddr vmap @vips'], PREROUTING_HEAD),
+    ...chainBlock('postrouting', POSTROUTING_RULES, POSTROUTING_HEAD),
   ];
-  const elems: [string, string][] = [];
-  const dead: string[] = [];
-  for (const [chain, c] of plan) {
-    body.push(...chainBlock(chain, c.rules));
-    for (const v of c.vips) elems.push([v, chain]);
-    dead.push(...c.dead);
-  }
-  return replaceTableScript(LB_TABLE, body, [...elementLines('add', elems), ...deadLines('add', dead)]);
+  for (const [chain, c] of plan.chains) body.push(...chainBlock(chain, c.rules));
+  const bridge = ['set locals {', '  type ether_addr', '}', ...chainBlock(REPLIES_CHAIN, replyRules(plan.bridgeMac), REPLIES_HEAD)];
+  const elements = [...vipLines('add', [...vipMap(plan)]), ...localLines('add', plan.local)];
+  return replaceTableScript(LB_TABLE, body, [], 'ip') + replaceTableScript(LB_TABLE, bridge, elements, 'bridge');
 }
 
 /** Only what changed between two plans, as one transaction; '' when nothing did. */
 export function renderLbDiff(old: LbPlan, next: LbPlan): string {
   const lines: string[] = [];
-  const oldElems = new Map<string, string>();
-  const newElems = new Map<string, string>();
-  const oldDead = new Set<string>();
-  const newDead = new Set<string>();
-  for (const [chain, c] of old) {
-    for (const v of c.vips) oldElems.set(v, chain);
-    for (const v of c.dead) oldDead.add(v);
-  }
-  for (const [chain, c] of next) {
-    for (const v of c.vips) newElems.set(v, chain);
-    for (const v of c.dead) newDead.add(v);
-  }
-
-  for (const [chain, c] of next) {
-    const was = old.get(chain);
+  for (const [chain, c] of next.chains) {
+    const was = old.chains.get(chain);
     if (!was) lines.push(`add chain ip ${LB_TABLE} ${chain}`);
     if (!was || !sameLines(was.rules, c.rules)) lines.push(...rewriteChainLines(LB_TABLE, chain, c.rules));
   }
-  lines.push(...elementLines('delete', [...oldElems].filter(([v, ch]) => newElems.get(v) !== ch)));
-  lines.push(...elementLines('add', [...newElems].filter(([v, ch]) => oldElems.get(v) !== ch)));
-  lines.push(...deadLines('delete', [...oldDead].filter((v) => !newDead.has(v))));
-  lines.push(...deadLines('add', [...newDead].filter((v) => !oldDead.has(v))));
-  if (newDead.size > 0 && oldDead.size === 0) {
-    lines.push(`add chain ip ${LB_TABLE} ${REFUSE_CHAIN} { ${REFUSE_HEAD} }`, ...rewriteChainLines(LB_TABLE, REFUSE_CHAIN, REFUSE_RULES));
+  const oldVips = vipMap(old);
+  const newVips = vipMap(next);
+  lines.push(...vipLines('delete', [...oldVips].filter(([v, ch]) => newVips.get(v) !== ch)));
+  lines.push(...vipLines('add', [...newVips].filter(([v, ch]) => oldVips.get(v) !== ch)));
+  for (const chain of old.chains.keys()) if (!next.chains.has(chain)) lines.push(`delete chain ip ${LB_TABLE} ${chain}`);
+  lines.push(...localLines('delete', old.local.filter((a) => !next.local.includes(a))));
+  lines.push(...localLines('add', next.local.filter((a) => !old.local.includes(a))));
+  if (old.bridgeMac !== next.bridgeMac) {
+    lines.push(`flush chain bridge ${LB_TABLE} ${REPLIES_CHAIN}`, ...replyRules(next.bridgeMac).map((r) => `add rule bridge ${LB_TABLE} ${REPLIES_CHAIN} ${r}`));
   }
-  if (newDead.size === 0 && oldDead.size > 0) lines.push(`delete chain ip ${LB_TABLE} ${REFUSE_CHAIN}`);
-  for (const chain of old.keys()) if (!next.has(chain)) lines.push(`delete chain ip ${LB_TABLE} ${chain}`);
   return lines.length === 0 ? '' : lines.join('\n') + '\n';
+}
+
+/**
+ * `ip -batch` lines that give br0 the addresses `want` (CIDR), given that it has `have`:
+ * additions first, so a VIP that moves between plans is never missing from br0.
+ */
+export function bridgeAddrLines(have: readonly string[], want: readonly string[], dev: string): string[] {
+  return [
+    ...want.filter((a) => !have.includes(a)).map((a) => `addr add ${a} dev ${dev}`),
+    ...have.filter((a) => !want.includes(a)).map((a) => `addr del ${a} dev ${dev}`),
+  ];
 }

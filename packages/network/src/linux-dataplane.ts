@@ -1,5 +1,6 @@
 // LinuxDataplane: the Dataplane contract (@tswarm/agent dataplane.ts) on Linux — overlay
-// sandboxes with kernel VXLAN, veths into containers, nftables for VIPs and published ports.
+// sandboxes with kernel VXLAN, veths into containers, nftables for VIPs (in the sandboxes) and
+// published ports.
 //
 // Ownership: every public call is one operation on a SerialQueue, so the state below has one
 // owner (STYLE 4); views are coalesced to the newest. Each operation decides with the pure
@@ -17,8 +18,7 @@ import { ensureHandle, plumbContainer, unplumbContainer } from './container.js';
 import { GatewayAllocator, type GatewayPlan } from './gateway.js';
 import { findOwnHandles, removeGateway, setupGateway, strayGatewayVeths } from './host.js';
 import { Kernel } from './kernel.js';
-import { planContainerLb, renderLbDiff, renderLbFull, type LbPlan } from './lb.js';
-import { containerNsName, gatewayVethName, ingressVethName, macFromIp, parseSandboxName, sandboxVethName } from './names.js';
+import { LB_TABLE, containerNsName, gatewayVethName, ingressVethName, macFromIp, parseSandboxName, sandboxVethName } from './names.js';
 import { addrOf } from './ipv4.js';
 import { FastPath } from './ebpf/fastpath.js';
 import type { SandboxEndpoint } from './ebpf/plan.js';
@@ -50,8 +50,6 @@ export interface LinuxDataplaneOptions {
 }
 
 export const DEFAULT_RESYNC_INTERVAL_MS = 30_000;
-/** ContainerState.lb of a container whose namespace has no `tswarm_lb` table yet. */
-const NO_TABLE: LbPlan = new Map();
 /** Namespaces programmed in parallel during one view: bounds process spawns in flight. */
 const PARALLEL_NAMESPACES = 8;
 
@@ -63,8 +61,6 @@ interface ContainerState {
   readonly nets: readonly { readonly networkId: string; readonly vni: number; readonly cidr: string }[];
   readonly gatewayIp: string;
   readonly ports: readonly PortConfig[];
-  /** What table `ip tswarm_lb` holds; null = unknown, rewrite whole; NO_TABLE = none yet. */
-  lb: LbPlan | null;
 }
 
 export class LinuxDataplane implements Dataplane {
@@ -224,14 +220,14 @@ export class LinuxDataplane implements Dataplane {
       }
       const { gatewayIp } = await plumbContainer(this.k, { taskId: task.id, nsName, nets: plumbed, gateway: this.gateway }, () => this.alloc.allocate(), (ip) => this.alloc.release(ip), seenBefore);
       this.alloc.reserve(gatewayIp);
-      const c: ContainerState = {
-        // A fresh container has no table yet; it gets one with its first VIP (see syncLb).
-        taskId: task.id, serviceId: task.serviceId, nsName, gatewayIp, lb: seenBefore ? null : NO_TABLE,
+      // A container plumbed by a tswarmd from before 2026-11-27 has VIP DNAT in its own
+      // namespace, which would take its VIP connections before the sandbox's (lb.ts).
+      if (seenBefore) await this.k.nft(nsName, `table ip ${LB_TABLE} {}\ndelete table ip ${LB_TABLE}\n`).catch(() => undefined);
+      this.containers.set(task.id, {
+        taskId: task.id, serviceId: task.serviceId, nsName, gatewayIp,
         nets: nets.map((n) => ({ networkId: n.networkId, vni: n.vni, cidr: n.cidr })),
         ports: task.endpoint?.ports ?? [],
-      };
-      this.containers.set(task.id, c);
-      await this.syncLb(c);
+      });
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       this.log.warn('attach failed', { task: task.id, error: msg });
@@ -245,7 +241,7 @@ export class LinuxDataplane implements Dataplane {
     await this.sandboxes.reconcileMesh(view, this.gateway, this.localVnis(), this.swept);
     await this.sandboxes.syncAllPeers(view);
     await this.sandboxes.syncFastPath(this.localEndpoints());
-    await forEachLimit([...this.containers.values()], PARALLEL_NAMESPACES, (c) => this.syncLb(c));
+    await this.sandboxes.syncLb(view, this.localAddrs());
     await syncIngress(this.k, this.sandboxes.ingressSandbox(), view, this.log);
     await syncHostPorts(this.k, this.ports, view, this.localPorts(), this.sandboxes.ingressSandbox() ? this.gateway.ingressIp : undefined, this.log);
     await this.syncUnderlay(view.dataPathPort || DEFAULT_VXLAN_PORT);
@@ -285,7 +281,6 @@ export class LinuxDataplane implements Dataplane {
   private async resync(): Promise<void> {
     if (this.closed) return;
     this.sandboxes.forget();
-    for (const c of this.containers.values()) if (c.lb !== NO_TABLE) c.lb = null;
     this.ports.hostRules = null;
     this.underlayPort = null;
     await setupGateway(this.k, this.gateway.subnet, this.log, this.gatewayPorts()).catch((e) => this.log.warn('resync of the gateway failed', { error: String(e) }));
@@ -306,21 +301,6 @@ export class LinuxDataplane implements Dataplane {
     if (c) this.alloc.release(c.gatewayIp);
   }
 
-  private async syncLb(c: ContainerState): Promise<void> {
-    const plan = this.view ? planContainerLb(this.view, new Set(c.nets.map((n) => n.networkId))) : new Map();
-    // No table yet and nothing to balance: no nft run at all (most containers reach no VIP,
-    // and each process spawn is milliseconds on a container's start path).
-    if (c.lb === NO_TABLE && plan.size === 0) return;
-    const script = c.lb && c.lb !== NO_TABLE ? renderLbDiff(c.lb, plan) : renderLbFull(plan);
-    try {
-      await this.k.nft(c.nsName, script);
-      c.lb = plan;
-    } catch (e) {
-      c.lb = null;
-      this.log.warn('load-balancing rules not applied', { task: c.taskId, error: String(e) });
-    }
-  }
-
   /** Per VNI, the local containers' sandbox-side veths and MACs, in a stable order (the fast path's inputs). */
   private localEndpoints(): Map<number, SandboxEndpoint[]> {
     const m = new Map<number, SandboxEndpoint[]>();
@@ -331,6 +311,13 @@ export class LinuxDataplane implements Dataplane {
         m.set(n.vni, list);
       }
     }
+    return m;
+  }
+
+  /** Per VNI, the local containers' addresses (the sandboxes' load balancing's inputs). */
+  private localAddrs(): Map<number, string[]> {
+    const m = new Map<number, string[]>();
+    for (const c of this.containers.values()) for (const n of c.nets) m.set(n.vni, [...(m.get(n.vni) ?? []), addrOf(n.cidr)]);
     return m;
   }
 

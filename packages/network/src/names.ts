@@ -5,6 +5,7 @@
 // (the first 8 characters of the node ID) or a task ID, which is unique cluster-wide. Link
 // names (at most 15 characters, IFNAMSIZ-1) live in the node's own namespace or inside one of
 // its sandboxes, so they only need to be unique there.
+import { createHash } from 'node:crypto';
 import { macForIPv4 } from '@tswarm/api';
 
 /** The bridge in the node's namespace that gives every container its way out and its DNS. */
@@ -13,7 +14,7 @@ export const GATEWAY_BRIDGE = 'tsw_gwbridge';
 export const SANDBOX_BRIDGE = 'br0';
 /** The ingress sandbox's end of its veth to the gateway bridge. */
 export const INGRESS_SANDBOX_GW_LINK = 'gw0';
-/** nft tables: in the node's namespace, in each container, in the ingress sandbox. */
+/** nft tables: in the node's namespace, in each overlay sandbox (`ip` and `bridge`), in the ingress sandbox. */
 export const HOST_TABLE = 'tswarm';
 export const LB_TABLE = 'tswarm_lb';
 export const INGRESS_TABLE = 'tswarm_ingress';
@@ -73,6 +74,17 @@ export function ingressVethName(nodeId: string): string {
 /** Container interface names in attachment order: eth0, eth1, … */
 export function containerIfName(index: number): string {
   return `eth${index}`;
+}
+
+/**
+ * br0's MAC in this node's sandbox for `vni`. Set, not left to the kernel, which gives a bridge
+ * the lowest MAC among its ports — one that changes as containers come and go — while replies
+ * to VIP connections are addressed to br0 by MAC (lb.ts). Locally administered (06:…), so never
+ * a container's (02:42:…); unique per node and network, as two nodes' bridges exchange frames.
+ */
+export function sandboxBridgeMac(nodeId: string, vni: number): string {
+  const h = createHash('sha256').update(`${nodeId}/${vni}`).digest();
+  return ['06', ...[...h.subarray(0, 5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
 /** Docker's MAC for an IPv4 address; one definition shared with the CLI's `network inspect`. */

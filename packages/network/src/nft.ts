@@ -3,9 +3,10 @@
 // Every script is fed to one `nft -f -`, which applies it as one transaction: either all of
 // it takes effect or none, so a chain is never seen half rewritten.
 
-/** Replaces table `ip <table>` wholesale (creating it first so the delete cannot fail). */
-export function replaceTableScript(table: string, body: readonly string[], after: readonly string[] = []): string {
-  return [`table ip ${table} {}`, `delete table ip ${table}`, `table ip ${table} {`, ...body.map((l) => `  ${l}`), '}', ...after].join('\n') + '\n';
+/** Replaces table `<family> <table>` wholesale (creating it first so the delete cannot fail). */
+export function replaceTableScript(table: string, body: readonly string[], after: readonly string[] = [], family: 'ip' | 'bridge' = 'ip'): string {
+  const t = `${family} ${table}`;
+  return [`table ${t} {}`, `delete table ${t}`, `table ${t} {`, ...body.map((l) => `  ${l}`), '}', ...after].join('\n') + '\n';
 }
 
 /** A chain block for use inside a table body; `head` is e.g. "type nat hook output priority -100; policy accept;". */

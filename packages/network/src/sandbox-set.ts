@@ -1,14 +1,16 @@
 // This node's overlay sandboxes and what was programmed in each: their lifecycle (create on
-// first need, adopt at start, delete when unneeded), their remote peers (diffed per view) and
-// which one is the ingress sandbox. Owned by LinuxDataplane and used only from its queue.
+// first need, adopt at start, delete when unneeded), their remote peers and VIP load balancing
+// (diffed per view) and which one is the ingress sandbox. Owned by LinuxDataplane and used only
+// from its queue.
 import type { Logger, NetworkView } from '@tswarm/api';
 import type { GatewayPlan } from './gateway.js';
 import type { Kernel } from './kernel.js';
 import { overlayMtu, underlayMtu } from './mtu.js';
-import { INGRESS_SANDBOX_GW_LINK, SANDBOX_BRIDGE, sandboxName } from './names.js';
+import { INGRESS_SANDBOX_GW_LINK, SANDBOX_BRIDGE, sandboxBridgeMac, sandboxName } from './names.js';
+import { bridgeAddrLines, planSandboxLb, renderLbDiff, renderLbFull, type LbPlan } from './lb.js';
 import { desiredPeers, diffPeers, underlayHost, type Peer } from './peers.js';
 import { ingressNetworkOf, needsIngressMesh, renderIngressTable } from './ports.js';
-import { applyPeers, createSandbox, deleteSandbox, DEFAULT_VXLAN_PORT, ensureIngressExtras, quietBridgeNetfilter, readPeers, removeIngressExtras } from './sandbox.js';
+import { applyPeers, applySandboxSettings, createSandbox, deleteSandbox, DEFAULT_VXLAN_PORT, ensureIngressExtras, readPeers, removeIngressExtras } from './sandbox.js';
 import { forEachLimit } from './serial.js';
 import type { FastPath } from './ebpf/fastpath.js';
 import type { SandboxEndpoint } from './ebpf/plan.js';
@@ -29,6 +31,10 @@ export interface SandboxState {
   ingress: { cidr: string; rules: string[] | null; plumbed: boolean } | undefined;
   /** What the eBPF fast path was last applied for (its inputs as a key); null = unknown, apply again. */
   fastPath: string | null;
+  /** br0's MAC (names.ts sandboxBridgeMac, except in the ingress sandbox, whose MAC comes from its address). */
+  readonly bridgeMac: string;
+  /** The VIP load balancing as programmed (lb.ts); null = unknown: read br0's addresses and rewrite the tables whole. */
+  lb: LbPlan | null;
 }
 
 const PARALLEL_SANDBOXES = 8;
@@ -71,7 +77,19 @@ export class SandboxSet {
     const br = links.find((l) => l.ifname === SANDBOX_BRIDGE);
     const hasGw = links.some((l) => l.ifname === INGRESS_SANDBOX_GW_LINK);
     await this.quiet(name); // made by an older tswarmd, perhaps
-    this.byVni.set(vni, { vni, name, networkId: undefined, mtu: br?.mtu ?? overlayMtu(1500), peers: null, ingress: hasGw ? { cidr: br?.cidrs[0] ?? '', rules: null, plumbed: false } : undefined, fastPath: null });
+    // An older tswarmd left br0's MAC to the kernel: set it, as a new sandbox has it.
+    let bridgeMac = sandboxBridgeMac(this.ids.nodeId, vni);
+    if (hasGw || !br) bridgeMac = br?.mac ?? bridgeMac;
+    else if (br.mac !== bridgeMac) {
+      await this.k.ipBatch(name, [`link set ${SANDBOX_BRIDGE} address ${bridgeMac}`]).catch((e: unknown) => {
+        this.log.warn('sandbox bridge MAC not set; VIP replies follow its current one', { sandbox: name, error: String(e) });
+        bridgeMac = br.mac;
+      });
+    }
+    this.byVni.set(vni, {
+      vni, name, networkId: undefined, mtu: br?.mtu ?? overlayMtu(1500), peers: null, fastPath: null, bridgeMac, lb: null,
+      ingress: hasGw ? { cidr: br?.cidrs[0] ?? '', rules: null, plumbed: false } : undefined,
+    });
   }
 
   /** The sandbox for `vni`, created if missing (peers programmed at once when a view is known). */
@@ -92,8 +110,9 @@ export class SandboxSet {
     if (!sb) {
       const name = sandboxName(this.ids.namePrefix, vni, this.ids.nodeId);
       const mtu = overlayMtu(await this.underlayMtu(view));
-      await createSandbox(this.k, { name, vni, mtu, dstPort: view?.dataPathPort || DEFAULT_VXLAN_PORT });
-      sb = { vni, name, networkId, mtu, peers: new Map(), ingress: undefined, fastPath: null };
+      const bridgeMac = sandboxBridgeMac(this.ids.nodeId, vni);
+      await createSandbox(this.k, { name, vni, mtu, dstPort: view?.dataPathPort || DEFAULT_VXLAN_PORT, bridgeMac });
+      sb = { vni, name, networkId, mtu, peers: new Map(), ingress: undefined, fastPath: null, bridgeMac, lb: null };
       this.byVni.set(vni, sb);
       this.log.info('overlay sandbox created', { sandbox: name, vni, mtu });
       if (view) await this.syncPeers(sb, view);
@@ -191,6 +210,31 @@ export class SandboxSet {
     });
   }
 
+  /**
+   * Brings each sandbox's VIP load balancing (lb.ts) in line with the view and the node's
+   * containers on its network (addresses, by VNI): one nft transaction with what changed, then
+   * br0's addresses. A failure leaves the sandbox's record unknown, so the next view or resync
+   * rewrites it whole.
+   */
+  async syncLb(view: NetworkView, local: ReadonlyMap<number, readonly string[]>): Promise<void> {
+    await forEachLimit([...this.byVni.values()], PARALLEL_SANDBOXES, async (sb) => {
+      if (sb.ingress || !sb.networkId) return;
+      const plan = planSandboxLb(view, sb.networkId, local.get(sb.vni) ?? [], sb.bridgeMac);
+      if (!plan) return;
+      try {
+        const script = sb.lb ? renderLbDiff(sb.lb, plan) : renderLbFull(plan);
+        if (script) await this.k.nft(sb.name, script);
+        const have = sb.lb ? sb.lb.addrs : ((await this.k.links(sb.name)).find((l) => l.ifname === SANDBOX_BRIDGE)?.cidrs ?? []);
+        const lines = bridgeAddrLines(have, plan.addrs, SANDBOX_BRIDGE);
+        if (lines.length > 0) await this.k.ipBatch(sb.name, lines);
+        sb.lb = plan;
+      } catch (e) {
+        sb.lb = null;
+        this.log.warn('load-balancing rules not applied', { sandbox: sb.name, error: String(e) });
+      }
+    });
+  }
+
   /** Deletes sandboxes that no local task uses and that are not the ingress sandbox. */
   async collect(localVnis: ReadonlySet<number>): Promise<void> {
     for (const sb of [...this.byVni.values()]) if (!localVnis.has(sb.vni) && !sb.ingress) await this.remove(sb);
@@ -206,14 +250,14 @@ export class SandboxSet {
 
   /**
    * Re-applies the sandboxes' per-namespace settings (periodic resync): loading br_netfilter
-   * after a sandbox exists turns it on there again.
+   * after a sandbox exists turns it on there again; forwarding and redirects (VIPs) are put back.
    */
   async resyncSettings(): Promise<void> {
     await forEachLimit([...this.byVni.values()], PARALLEL_SANDBOXES, (sb) => this.quiet(sb.name));
   }
 
   private async quiet(name: string): Promise<void> {
-    await quietBridgeNetfilter(this.k, name).catch((e) => this.log.warn('bridge netfilter not switched off', { sandbox: name, error: String(e) }));
+    await applySandboxSettings(this.k, name).catch((e) => this.log.warn('sandbox settings not applied', { sandbox: name, error: String(e) }));
   }
 
   /** Marks everything unknown, so the next view rewrites from kernel state (periodic resync). */
@@ -221,6 +265,7 @@ export class SandboxSet {
     for (const sb of this.byVni.values()) {
       sb.peers = null;
       sb.fastPath = null;
+      sb.lb = null;
       if (sb.ingress) {
         sb.ingress.rules = null;
         sb.ingress.plumbed = false;

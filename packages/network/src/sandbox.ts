@@ -9,10 +9,12 @@
 // what a crashed run may have left, so a retry converges.
 //
 // br_netfilter is switched off in every sandbox (BRIDGE_NETFILTER_OFF): no rule here needs to
-// see bridged frames — the ingress sandbox's DNAT and masquerade act on routed packets (in on
-// gw0, out of br0 as an L3 device; replies come back addressed to br0 itself) — and with it on,
-// each frame crossing br0 pays br_netfilter's IPv4 hook walk (and, in the ingress sandbox,
-// conntrack): ≈3 % of the CPU of a container-to-container bulk transfer, measured.
+// see bridged frames through the IPv4 hooks — VIP DNAT (lb.ts) and the ingress sandbox's DNAT
+// and masquerade act on routed packets (in and out of br0 as an L3 device, or in on gw0), and
+// the one rule that looks at bridged frames (sending VIP replies up to br0) is in nftables'
+// own bridge family — and with it on, each frame crossing br0 pays br_netfilter's IPv4 hook
+// walk (and conntrack): ≈3 % of the CPU of a container-to-container bulk transfer, measured.
+// br0 routes (SANDBOX_ROUTING) and has a fixed MAC (names.ts sandboxBridgeMac).
 import type { GatewayPlan } from './gateway.js';
 import type { Kernel, NetnsState } from './kernel.js';
 import { GATEWAY_BRIDGE, INGRESS_SANDBOX_GW_LINK, INGRESS_TABLE, SANDBOX_BRIDGE, ingressVethName, macFromIp, vxlanName } from './names.js';
@@ -31,9 +33,23 @@ export const BRIDGE_NETFILTER_OFF: Readonly<Record<string, string>> = {
   'net.bridge.bridge-nf-call-arptables': '0',
 };
 
-/** Keeps bridged frames in the sandbox out of netfilter (idempotent; also re-applied on adoption and resync). */
-export async function quietBridgeNetfilter(k: Kernel, sandbox: string): Promise<void> {
-  await k.sysctlsIfPresent(sandbox, BRIDGE_NETFILTER_OFF);
+/**
+ * br0 routes VIP connections (lb.ts): forwarding on, and no ICMP redirects — br0 forwards them
+ * back out of the interface they came in on, and a redirect would tell the client to reach the
+ * backend directly, past the translation.
+ */
+export const SANDBOX_ROUTING: Readonly<Record<string, string>> = {
+  'net.ipv4.ip_forward': '1',
+  'net.ipv4.conf.all.send_redirects': '0',
+  [`net.ipv4.conf.${SANDBOX_BRIDGE}.send_redirects`]: '0',
+};
+
+/**
+ * The sandbox's per-namespace settings: bridged frames kept out of netfilter, br0 a router
+ * (idempotent; applied once br0 exists, and again on adoption and resync).
+ */
+export async function applySandboxSettings(k: Kernel, sandbox: string): Promise<void> {
+  await k.sysctlsIfPresent(sandbox, { ...BRIDGE_NETFILTER_OFF, ...SANDBOX_ROUTING });
 }
 
 export interface SandboxSpec {
@@ -43,6 +59,8 @@ export interface SandboxSpec {
   readonly mtu: number;
   /** VXLAN UDP port. */
   readonly dstPort: number;
+  /** br0's MAC (names.ts sandboxBridgeMac). */
+  readonly bridgeMac: string;
 }
 
 export async function createSandbox(k: Kernel, s: SandboxSpec): Promise<void> {
@@ -51,17 +69,17 @@ export async function createSandbox(k: Kernel, s: SandboxSpec): Promise<void> {
   await k.ipBatch(undefined, [`link del ${vx}`], true).catch(() => undefined); // a leftover in our namespace
   await k.ip(undefined, ['netns', 'add', s.name]);
   try {
-    await quietBridgeNetfilter(k, s.name);
     await k.ipBatch(undefined, [
       `link add ${vx} mtu ${s.mtu} type vxlan id ${s.vni} dstport ${s.dstPort} nolearning proxy`,
       `link set ${vx} netns ${s.name}`,
     ]);
     await k.ipBatch(s.name, [
       'link set lo up',
-      `link add ${SANDBOX_BRIDGE} mtu ${s.mtu} type bridge`,
+      `link add ${SANDBOX_BRIDGE} mtu ${s.mtu} address ${s.bridgeMac} type bridge`,
       `link set ${vx} master ${SANDBOX_BRIDGE} up`,
       `link set ${SANDBOX_BRIDGE} up`,
     ]);
+    await applySandboxSettings(k, s.name);
   } catch (e) {
     await deleteSandbox(k, s.name, s.vni);
     throw e;

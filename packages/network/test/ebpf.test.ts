@@ -4,9 +4,9 @@
 import * as assert from 'node:assert/strict';
 import {
   Asm, BPF_FUNC_REDIRECT, BPF_FUNC_REDIRECT_PEER, BPF_FUNC_SKB_CHANGE_TYPE, TC_ACT_OK, attachLines, detachLines, encode, fromOverlayProgram,
-  macWords, planFastPath, toOverlayProgram, verifierSummary, type FastPathPlan,
+  macWords, planFastPath, toOverlayProgram, verifierSummary, VIP_SOURCE_PORTS, type FastPathPlan,
 } from '../src/index.js';
-import { CTX_POINTER, frame, runProgram } from './bpf-interp.js';
+import { CTX_POINTER, frame, runProgram, type FrameShape } from './bpf-interp.js';
 
 const hex = (b: Buffer): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
 
@@ -18,6 +18,9 @@ describe('eBPF assembler (pure; encodings as llvm-mc-14 prints them)', () => {
     ['r4 += 6', (a) => a.addImm(4, 6), '07 04 00 00 06 00 00 00'],
     ['r4 &= 1', (a) => a.andImm(4, 1), '57 04 00 00 01 00 00 00'],
     ['r1 = 7', (a) => a.movImm(1, 7), 'b7 01 00 00 07 00 00 00'],
+    ['r4 = *(u8 *)(r2 + 23)', (a) => a.ldxB(4, 2, 23), '71 24 17 00 00 00 00 00'],
+    ['if r4 == 1 goto +0', (a) => a.jeqImm(4, 1, 'next').label('next').exit(), '15 04 00 00 01 00 00 00 95 00 00 00 00 00 00 00'],
+    ['if r4 > 238 goto +0', (a) => a.jgtImm(4, 238, 'next').label('next').exit(), '25 04 00 00 ee 00 00 00 95 00 00 00 00 00 00 00'],
     ['r1 = -1', (a) => a.movImm(1, -1), 'b7 01 00 00 ff ff ff ff'],
     ['call 155', (a) => a.call(155), '85 00 00 00 9b 00 00 00'],
     ['exit', (a) => a.exit(), '95 00 00 00 00 00 00 00'],
@@ -79,6 +82,37 @@ describe('fast-path programs (pure, run on frames by a test interpreter)', () =>
         [BPF_FUNC_SKB_CHANGE_TYPE, CTX_POINTER, 0n],
         [BPF_FUNC_REDIRECT_PEER, ifindex, 0n],
       ]);
+    }
+  });
+
+  it('from the overlay: a frame to a local endpoint that must go up to br0 first (lb.ts) takes the bridge', () => {
+    const up: [string, FrameShape][] = [
+      ['TCP to the first port of the VIP source range', { dport: VIP_SOURCE_PORTS.first }],
+      ['UDP to a port above it', { proto: 17, dport: 65535 }],
+      ['TCP to 0xef00 (high byte alone decides)', { dport: 0xef00 }],
+      ['ICMP destination unreachable', { proto: 1, icmpType: 3 }],
+      ['ICMP time exceeded', { proto: 1, icmpType: 11 }],
+      ['ICMP parameter problem', { proto: 1, icmpType: 12 }],
+      ['a later fragment', { frag: 0x00b9 }],
+      ['a first fragment (more fragments)', { frag: 0x2000 }],
+      ['an IPv4 header with options', { verIhl: 0x46 }],
+    ];
+    for (const [what, shape] of up) {
+      const run = runProgram(from, frame(A, undefined, shape));
+      assert.deepEqual([run.verdict, run.calls.length], [TC_ACT_OK, 0], what);
+    }
+    const direct: [string, FrameShape][] = [
+      ['TCP to the port just below the range', { dport: VIP_SOURCE_PORTS.first - 1 }],
+      ['UDP to 0xee00 (same high byte, lower)', { proto: 17, dport: 0xee00 }],
+      ['a don\'t-fragment TCP segment', { frag: 0x4000 }],
+      ['another IP protocol (SCTP)', { proto: 132, dport: 62000 }],
+      ['an ICMP echo reply', { proto: 1, icmpType: 0, dport: 62000 }],
+      ['an ICMP echo request', { proto: 1, icmpType: 8, dport: 62000 }],
+      ['ARP', { type: 0x0806, dport: 62000 }],
+    ];
+    for (const [what, shape] of direct) {
+      const run = runProgram(from, frame(A, undefined, shape));
+      assert.equal(run.calls[1]?.helper, BPF_FUNC_REDIRECT_PEER, what);
     }
   });
 

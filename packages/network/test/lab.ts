@@ -111,6 +111,11 @@ export class Lab {
     return p.pid!;
   }
 
+  /** `argv` run in the existing namespace `ns` (a container's handle), killed by destroy. */
+  spawnIn(ns: string, argv: readonly string[]): void {
+    this.procs.push(spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: 'ignore' }));
+  }
+
   /** A busybox httpd container answering `GET /` with `body`. */
   web(body: string): number {
     const dir = mkdtempSync(join(tmpdir(), `${LAB_PREFIX}-www-`));

@@ -4,8 +4,8 @@ import { EndpointMode, NetworkView, PortProtocol, PublishMode } from '@tswarm/ap
 import {
   GatewayAllocator, containerNsName, desiredPeers, diffPeers, dnatSpread, gatewayPlan, gatewayVethName, ingressVethName,
   ipFromMac, macFromIp, overlayMtu, parseContainerNsName, parseKernelPeers, parseSandboxName, peerCommands, pickGatewaySubnet,
-  planContainerLb, planHostPortRules, planIngressRules, renderHostBase, renderIngressTable, renderLbDiff, renderLbFull, renderUnderlayNotrack,
-  sandboxName, sandboxVethName, underlayMtu, vxlanName, needsIngressMesh, planIngressPlumbing, type KernelLink, type NetnsState, type Peer,
+  bridgeAddrLines, planSandboxLb, planHostPortRules, planIngressRules, renderHostBase, renderIngressTable, renderLbDiff, renderLbFull, renderUnderlayNotrack,
+  sandboxBridgeMac, sandboxName, sandboxVethName, underlayMtu, vxlanName, needsIngressMesh, planIngressPlumbing, type KernelLink, type NetnsState, type Peer,
 } from '../src/index.js';
 
 const A = 'nodeAAAA1111';
@@ -40,6 +40,13 @@ describe('network names (pure)', () => {
     assert.equal(parseContainerNsName('tsw', 'tsw-cabcdefghijkl'), 'abcdefghijkl');
     assert.equal(parseContainerNsName('tsw', 'tsw-ov4096-x'), undefined);
     for (const n of [sandboxVethName(id), gatewayVethName(id), ingressVethName(A), vxlanName(16777215)]) assert.ok(n.length <= 15, n);
+  });
+
+  it("gives each node's sandbox bridge a fixed, locally administered MAC of its own (never a container's 02:42:…)", () => {
+    assert.match(sandboxBridgeMac(A, 4097), /^06(:[0-9a-f]{2}){5}$/);
+    assert.equal(sandboxBridgeMac(A, 4097), sandboxBridgeMac(A, 4097));
+    assert.notEqual(sandboxBridgeMac(A, 4097), sandboxBridgeMac(B, 4097));
+    assert.notEqual(sandboxBridgeMac(A, 4097), sandboxBridgeMac(A, 4098));
   });
 
   it('derives Docker-style MACs from IPv4 (02:42 + address bytes) and back', () => {
@@ -130,78 +137,81 @@ describe('static VXLAN peers (pure, RFC 7348 §4: no learning, no flooding)', ()
   });
 });
 
-describe('VIP load balancing in the client namespace (pure)', () => {
-  it('DNATs each visible VIP over the active endpoints only, and marks VIPs without one dead', () => {
-    const plan = planContainerLb(baseView(), new Set(['net1']));
-    assert.deepEqual([...plan], [['svc_s1', { vips: ['10.0.1.2'], rules: ['ip daddr 10.0.1.2 dnat to numgen random mod 2 map { 0 : 10.0.1.5, 1 : 10.0.1.6 }'], dead: [] }]]);
+describe('VIP load balancing in the sandbox (pure)', () => {
+  const BR = '06:aa:bb:cc:dd:ee';
+  const lbView = (): NetworkView => {
     const v = baseView();
+    v.networks[0]!.ipam = { subnet: '10.0.1.0/24', gateway: '10.0.1.1', ipRange: '' };
+    return v;
+  };
+
+  it('DNATs each VIP of the network over its active endpoints only; every VIP, live or not, is an address of br0 beside the gateway', () => {
+    const plan = planSandboxLb(lbView(), 'net1', ['10.0.1.5'], BR)!;
+    assert.deepEqual([...plan.chains], [['svc_s1', { vips: ['10.0.1.2'], rules: ['ip daddr 10.0.1.2 meta l4proto { tcp, udp } dnat to numgen random mod 2 map { 0 : 10.0.1.5, 1 : 10.0.1.6 }'] }]]);
+    assert.deepEqual(plan.addrs, ['10.0.1.1/24', '10.0.1.2/32']);
+    assert.deepEqual(plan.local, ['10.0.1.5']);
+    const v = lbView();
     for (const e of v.endpoints) e.active = false;
-    assert.deepEqual([...planContainerLb(v, new Set(['net1', 'ing']))], [['svc_s1', { vips: [], rules: [], dead: ['10.0.1.2', '10.0.0.4'] }]]);
+    const dead = planSandboxLb(v, 'net1', [], BR)!;
+    assert.equal(dead.chains.size, 0, 'no backend: no DNAT, so the sandbox itself refuses');
+    assert.deepEqual(dead.addrs, ['10.0.1.1/24', '10.0.1.2/32']);
   });
 
-  it('gives DNSRR services and networks the container is not on nothing', () => {
-    const v = baseView();
-    assert.equal(planContainerLb(v, new Set(['other'])).size, 0);
+  it('plans nothing for the ingress network, an unknown one or one without a gateway; DNSRR services get no VIP', () => {
+    const v = lbView();
+    assert.equal(planSandboxLb(v, 'ing', [], BR), undefined);
+    assert.equal(planSandboxLb(v, 'other', [], BR), undefined);
+    assert.equal(planSandboxLb(baseView(), 'net1', [], BR), undefined);
     v.services[0]!.mode = EndpointMode.ENDPOINT_MODE_DNSRR;
-    assert.equal(planContainerLb(v, new Set(['net1'])).size, 0);
+    assert.deepEqual(planSandboxLb(v, 'net1', [], BR)!.addrs, ['10.0.1.1/24']);
   });
 
-  it('renders the whole table as one atomic replacement', () => {
-    const s = renderLbFull(planContainerLb(baseView(), new Set(['net1'])));
+  it('renders both tables as one atomic replacement: DNAT at prerouting, the source port into the VIP range, replies sent up to br0', () => {
+    const s = renderLbFull(planSandboxLb(lbView(), 'net1', ['10.0.1.5', '10.0.1.9'], BR)!);
     assert.match(s, /^table ip tswarm_lb \{\}\ndelete table ip tswarm_lb\ntable ip tswarm_lb \{/);
-    assert.match(s, /type nat hook output priority -100; policy accept;\n\s+ip daddr vmap @vips/);
-    assert.match(s, /add element ip tswarm_lb vips \{ 10\.0\.1\.2 : jump svc_s1 \}\nadd element ip tswarm_lb live \{ 10\.0\.1\.2 \}/);
-    assert.doesNotMatch(s, /chain refuse/, 'no dead VIP: no filter hook on every packet the container sends');
-    // Conntrack only for VIP traffic: to a VIP, or at a local port in the VIP source range.
-    assert.match(s, /chain notrack_out \{\n\s+type filter hook output priority raw; policy accept;\n\s+oifname != "lo" meta l4proto \{ tcp, udp \} th sport < 61000 ip daddr != @live notrack\n/);
-    assert.match(s, /chain notrack_in \{\n\s+type filter hook prerouting priority raw; policy accept;\n\s+meta l4proto \{ tcp, udp \} th dport < 61000 notrack\n/);
-    assert.match(s, /oifname != "lo" ct status dnat meta l4proto \{ tcp, udp \} masquerade to :61000-65535/);
-    const v = baseView();
-    for (const e of v.endpoints) e.active = false;
-    const dead = renderLbFull(planContainerLb(v, new Set(['net1'])));
-    assert.match(dead, /chain refuse \{\n\s+type filter hook output priority 0; policy accept;\n\s+ip daddr @dead meta l4proto tcp reject with tcp reset\n\s+ip daddr @dead reject\n/);
-    assert.match(dead, /add element ip tswarm_lb dead \{ 10\.0\.1\.2 \}/);
+    assert.match(s, /type nat hook prerouting priority dstnat; policy accept;\n\s+ip daddr vmap @vips\n/);
+    assert.match(s, /type nat hook postrouting priority srcnat; policy accept;\n\s+ct status dnat ip saddr \. ip daddr @hairpin masquerade\n\s+ct status dnat meta l4proto \{ tcp, udp \} snat to :61000-65535\n/);
+    assert.match(s, /\ntable bridge tswarm_lb \{\}\ndelete table bridge tswarm_lb\ntable bridge tswarm_lb \{/);
+    assert.match(s, /ether daddr @locals ether type ip meta l4proto \{ tcp, udp \} th dport 61000-65535 ether daddr set 06:aa:bb:cc:dd:ee meta pkttype set host\n/);
+    assert.match(s, /ether daddr @locals ip frag-off & 0x3fff != 0 ether daddr set 06:aa:bb:cc:dd:ee meta pkttype set host\n/);
+    assert.match(s, /ether daddr @locals icmp type \{ destination-unreachable, time-exceeded, parameter-problem \} ether daddr set 06:aa:bb:cc:dd:ee/);
+    assert.match(s, /add element ip tswarm_lb vips \{ 10\.0\.1\.2 : jump svc_s1 \}\nadd element ip tswarm_lb hairpin \{ 10\.0\.1\.5 \. 10\.0\.1\.5, 10\.0\.1\.9 \. 10\.0\.1\.9 \}\nadd element bridge tswarm_lb locals \{ 02:42:0a:00:01:05, 02:42:0a:00:01:09 \}\n$/);
   });
 
-  it('rewrites only the changed service chain and moves a VIP to the dead set when its last backend goes', () => {
-    const v1 = baseView();
+  it('rewrites only the changed service chain, takes a VIP out of the map when its last backend goes, and follows local containers', () => {
+    const v1 = lbView();
     v1.services.push({ serviceId: 's2', name: 'db', mode: EndpointMode.ENDPOINT_MODE_VIP, virtualIps: [{ networkId: 'net1', addr: '10.0.1.3/24' }], ports: [] });
     v1.endpoints.push({ networkId: 'net1', taskId: 't9', taskName: '', nodeId: B, serviceId: 's2', addr: '10.0.1.9/24', aliases: [], active: true });
-    const p1 = planContainerLb(v1, new Set(['net1']));
+    const p1 = planSandboxLb(v1, 'net1', ['10.0.1.5'], BR)!;
     const v2 = structuredClone(v1);
     v2.endpoints.find((e) => e.taskId === 't2')!.active = false;
-    assert.equal(renderLbDiff(p1, planContainerLb(v2, new Set(['net1']))), 'flush chain ip tswarm_lb svc_s1\nadd rule ip tswarm_lb svc_s1 ip daddr 10.0.1.2 dnat to 10.0.1.5\n');
+    assert.equal(renderLbDiff(p1, planSandboxLb(v2, 'net1', ['10.0.1.5'], BR)!), 'flush chain ip tswarm_lb svc_s1\nadd rule ip tswarm_lb svc_s1 ip daddr 10.0.1.2 meta l4proto { tcp, udp } dnat to 10.0.1.5\n');
     const v3 = structuredClone(v1);
     v3.endpoints.find((e) => e.taskId === 't9')!.active = false;
-    assert.equal(renderLbDiff(p1, planContainerLb(v3, new Set(['net1']))), [
-      'flush chain ip tswarm_lb svc_s2',
-      'delete element ip tswarm_lb vips { 10.0.1.3 }',
-      'delete element ip tswarm_lb live { 10.0.1.3 }',
-      'add element ip tswarm_lb dead { 10.0.1.3 }',
-      'add chain ip tswarm_lb refuse { type filter hook output priority 0; policy accept; }',
-      'flush chain ip tswarm_lb refuse',
-      'add rule ip tswarm_lb refuse ip daddr @dead meta l4proto tcp reject with tcp reset',
-      'add rule ip tswarm_lb refuse ip daddr @dead reject',
+    const p3 = planSandboxLb(v3, 'net1', ['10.0.1.5'], BR)!;
+    assert.equal(renderLbDiff(p1, p3), 'delete element ip tswarm_lb vips { 10.0.1.3 }\ndelete chain ip tswarm_lb svc_s2\n');
+    assert.deepEqual(p3.addrs, p1.addrs, 'the VIP stays on br0: refused there');
+    assert.equal(renderLbDiff(p1, planSandboxLb(v1, 'net1', ['10.0.1.4'], BR)!), [
+      'delete element ip tswarm_lb hairpin { 10.0.1.5 . 10.0.1.5 }',
+      'delete element bridge tswarm_lb locals { 02:42:0a:00:01:05 }',
+      'add element ip tswarm_lb hairpin { 10.0.1.4 . 10.0.1.4 }',
+      'add element bridge tswarm_lb locals { 02:42:0a:00:01:04 }',
     ].join('\n') + '\n');
     assert.equal(renderLbDiff(p1, p1), '');
   });
 
-  it('hooks the refuse chain only while some VIP is dead, and unhooks it when the last one revives', () => {
-    const live = planContainerLb(baseView(), new Set(['net1', 'ing']));
-    const v = baseView();
-    for (const e of v.endpoints) e.active = false;
-    const dead = planContainerLb(v, new Set(['net1', 'ing']));
-    assert.match(renderLbDiff(live, dead), /^add chain ip tswarm_lb refuse \{ type filter hook output/m);
-    const back = renderLbDiff(dead, live);
-    assert.match(back, /^delete element ip tswarm_lb dead \{ 10\.0\.1\.2, 10\.0\.0\.4 \}\ndelete chain ip tswarm_lb refuse\n$/m);
-    assert.doesNotMatch(renderLbDiff(dead, planContainerLb(v, new Set(['net1']))), /chain ip tswarm_lb refuse/, 'still one dead VIP: the chain stays');
+  it('adds whole service chains, and rewrites the bridge rules when br0\'s MAC changes', () => {
+    const p1 = planSandboxLb(lbView(), 'net1', [], BR)!;
+    const none = { ...p1, chains: new Map() };
+    assert.match(renderLbDiff(none, p1), /^add chain ip tswarm_lb svc_s1\nflush chain ip tswarm_lb svc_s1\nadd rule ip tswarm_lb svc_s1 ip daddr 10\.0\.1\.2 meta l4proto \{ tcp, udp \} dnat to numgen/);
+    assert.equal(renderLbDiff(p1, none), 'delete element ip tswarm_lb vips { 10.0.1.2 }\ndelete chain ip tswarm_lb svc_s1\n');
+    const moved = renderLbDiff(p1, { ...p1, bridgeMac: '06:00:00:00:00:01' });
+    assert.match(moved, /^flush chain bridge tswarm_lb prerouting\nadd rule bridge tswarm_lb prerouting ether daddr @locals .* ether daddr set 06:00:00:00:00:01 /);
   });
 
-  it('adds and deletes whole service chains', () => {
-    const p1 = planContainerLb(baseView(), new Set(['net1']));
-    const d = renderLbDiff(new Map(), p1);
-    assert.match(d, /^add chain ip tswarm_lb svc_s1\nflush chain/);
-    assert.equal(renderLbDiff(p1, new Map()), 'delete element ip tswarm_lb vips { 10.0.1.2 }\ndelete element ip tswarm_lb live { 10.0.1.2 }\ndelete chain ip tswarm_lb svc_s1\n');
+  it('gives br0 the missing addresses before taking away the extra ones', () => {
+    assert.deepEqual(bridgeAddrLines(['10.0.1.1/24', '10.0.1.7/32'], ['10.0.1.1/24', '10.0.1.2/32'], 'br0'), ['addr add 10.0.1.2/32 dev br0', 'addr del 10.0.1.7/32 dev br0']);
+    assert.deepEqual(bridgeAddrLines(['10.0.1.1/24'], ['10.0.1.1/24'], 'br0'), []);
   });
 
   it('spreads with numgen over N backends, plain DNAT for one, nothing for none', () => {

@@ -22,12 +22,14 @@ const X = 0x08;
 const MEM = 0x60;
 const W = 0x00; // 4 bytes
 const H = 0x08; // 2 bytes
+const B = 0x10; // 1 byte
 // ALU operations.
 const ADD = 0x00;
 const AND = 0x50;
 const MOV = 0xb0;
 // JMP operations.
 const JA = 0x00;
+const JEQ = 0x10;
 const JNE = 0x50;
 const JGT = 0x20;
 const CALL = 0x80;
@@ -91,9 +93,21 @@ export class Asm {
   ldxH(dst: Reg, src: Reg, off: number): this {
     return this.push({ op: LDX | MEM | H, dst, src, off: off16(off), imm: 0 });
   }
+  /** dst = *(u8 *)(src + off), zero-extended. */
+  ldxB(dst: Reg, src: Reg, off: number): this {
+    return this.push({ op: LDX | MEM | B, dst, src, off: off16(off), imm: 0 });
+  }
   /** if dst > src (unsigned, 64-bit) goto label. */
   jgt(dst: Reg, src: Reg, label: string): this {
     return this.push({ op: JMP | JGT | X, dst, src, off: 0, imm: 0, target: label });
+  }
+  /** if (u64)dst > imm (sign-extended, unsigned compare) goto label. */
+  jgtImm(dst: Reg, imm: number, label: string): this {
+    return this.push({ op: JMP | JGT | K, dst, src: 0, off: 0, imm: imm32(imm), target: label });
+  }
+  /** if (u64)dst == imm (sign-extended) goto label. */
+  jeqImm(dst: Reg, imm: number, label: string): this {
+    return this.push({ op: JMP | JEQ | K, dst, src: 0, off: 0, imm: imm32(imm), target: label });
   }
   /** if (u64)dst != imm (sign-extended) goto label. */
   jneImm(dst: Reg, imm: number, label: string): this {

@@ -3,6 +3,10 @@
 // Cilium does with its per-endpoint programs. Pure: a plan in, instructions out.
 //
 //   fromOverlay — on the VXLAN device's tc ingress (decapsulated frames arriving from peers).
+//     First, IPv4 frames that must go up to br0 on their way (lb.ts: TCP/UDP to a port in
+//     VIP_SOURCE_PORTS — replies to VIP connections —, fragments, ICMP errors, a header with
+//     options, where the ports are not at a fixed offset) → TC_ACT_OK: the bridge, whose table
+//     sends them up. Then:
 //     dst MAC = a local endpoint's → set pkt_type to PACKET_HOST and bpf_redirect_peer() to
 //     the sandbox-side veth of that endpoint: the frame appears on the container's eth0 as if
 //     the veth had delivered it, skipping br0 and the veth transmit. (The VXLAN device's
@@ -12,12 +16,16 @@
 //   toOverlay — on each local endpoint's sandbox-side veth tc ingress (frames leaving the
 //     container). dst MAC unicast, not a local endpoint, not br0's → bpf_redirect() to the
 //     VXLAN device's egress, whose FDB picks the remote VTEP exactly as when the bridge hands
-//     it the frame (RFC 7348 §4; peers.ts programs the FDB). Anything else → TC_ACT_OK.
+//     it the frame (RFC 7348 §4; peers.ts programs the FDB). Anything else → TC_ACT_OK. (A
+//     reply to a VIP connection from a local backend is addressed to a local container: it
+//     stays on the bridge, which sends it up; one to a remote client is redirected, and its
+//     node's fromOverlay sends it up there.)
 //
 // No maps: the MACs and ifindexes are immediates, so a program is a pure function of the
 // sandbox's local endpoints and is regenerated (and replaced atomically with `tc filter
 // replace`) when they change. Lookup is a linear scan, 9 instructions per endpoint; a sandbox
 // holds a node's containers of one network (tens), far from the verifier's limits.
+import { VIP_SOURCE_PORTS } from '../lb.js';
 import { Asm, type Reg } from './asm.js';
 
 /** Helper IDs (include/uapi/linux/bpf.h, enum bpf_func_id). */
@@ -32,6 +40,24 @@ const PACKET_HOST = 0;
 const SKB_DATA = 76;
 const SKB_DATA_END = 80;
 const ETH_ALEN = 6;
+/** Offsets in an Ethernet frame carrying IPv4 without options (IHL 5). */
+const ETH_TYPE = 12;
+const IP_VER_IHL = 14;
+const IP_FRAG = 20;
+const IP_PROTO = 23;
+const ICMP_TYPE = 34;
+const L4_DPORT = 36;
+/** The bytes read to decide: up to the destination port's last. */
+const DECIDE_LEN = L4_DPORT + 2;
+/** 0x0800 (IPv4) as `ldxh` reads it: the two bytes as a little-endian u16. */
+const ETH_P_IP_LE = 0x0008;
+/** Flags and offset as `ldxh` reads them: MF and the 13-bit offset, in little-endian order (network 0x3fff). */
+const IP_MF_OFFSET_LE = 0xff3f;
+const IPPROTO_ICMP = 1;
+const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
+/** ICMP errors, which quote the packet they answer (RFC 792): destination unreachable, time exceeded, parameter problem. */
+const ICMP_ERRORS = [3, 11, 12] as const;
 
 export interface LocalEndpoint {
   /** The container end's MAC (aa:bb:cc:dd:ee:ff). */
@@ -88,9 +114,44 @@ function pass(a: Asm): Asm {
   return a.label('pass').movImm(0, TC_ACT_OK).exit();
 }
 
+/**
+ * IPv4 frames that must take the bridge (see the file comment) jump to `pass`; others go on at
+ * `dispatch`. Uses r2 (data) and r3 (data end) as loadDstMac left them, and r4.
+ */
+function upToBridge(a: Asm): Asm {
+  const hi = VIP_SOURCE_PORTS.first >> 8;
+  const lo = VIP_SOURCE_PORTS.first & 0xff;
+  a
+    .mov(4, 2)
+    .addImm(4, DECIDE_LEN)
+    .jgt(4, 3, 'dispatch') // shorter than an IPv4 header and ports: nothing to send up
+    .ldxH(4, 2, ETH_TYPE)
+    .jneImm(4, ETH_P_IP_LE, 'dispatch')
+    .ldxB(4, 2, IP_VER_IHL)
+    .jneImm(4, 0x45, 'pass')
+    .ldxH(4, 2, IP_FRAG)
+    .andImm(4, IP_MF_OFFSET_LE)
+    .jneImm(4, 0, 'pass')
+    .ldxB(4, 2, IP_PROTO)
+    .jeqImm(4, IPPROTO_ICMP, 'icmp')
+    .jeqImm(4, IPPROTO_TCP, 'ports')
+    .jneImm(4, IPPROTO_UDP, 'dispatch')
+    .label('ports') // destination port ≥ VIP_SOURCE_PORTS.first, compared byte by byte (network order)
+    .ldxB(4, 2, L4_DPORT)
+    .jgtImm(4, hi, 'pass')
+    .jneImm(4, hi, 'dispatch')
+    .ldxB(4, 2, L4_DPORT + 1)
+    .jgtImm(4, lo - 1, 'pass')
+    .ja('dispatch')
+    .label('icmp')
+    .ldxB(4, 2, ICMP_TYPE);
+  for (const t of ICMP_ERRORS) a.jeqImm(4, t, 'pass');
+  return a.label('dispatch');
+}
+
 /** The VXLAN device's ingress program (see the file comment). */
 export function fromOverlayProgram(plan: FastPathPlan): Asm {
-  const a = loadDstMac(new Asm());
+  const a = upToBridge(loadDstMac(new Asm()));
   plan.endpoints.forEach((ep, i) => {
     const { hi, lo } = macWords(ep.mac);
     const next = `next${i}`;
