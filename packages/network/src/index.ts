@@ -17,7 +17,7 @@ export type { LbChain, LbPlan } from './lb.js';
 export { planHostPortRules, planIngressRules, renderIngressTable, needsIngressMesh, ingressNetworkOf, protoName } from './ports.js';
 export type { LocalTaskPorts } from './ports.js';
 export { renderHostBase, renderHostPorts, renderUnderlayNotrack } from './host-table.js';
-export { planIngressPlumbing, SANDBOX_ROUTING, BRIDGE_NETFILTER_OFF } from './sandbox.js';
+export { planIngressPlumbing } from './sandbox.js';
 export type { IngressSpec } from './sandbox.js';
 export type { KernelLink, KernelRoute, NetnsState } from './kernel.js';
 export { dnatSpread, replaceTableScript } from './nft.js';

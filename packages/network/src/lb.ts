@@ -36,8 +36,9 @@
 //   chain prerouting (nat, dstnat)          ip daddr vmap @vips
 //   chain postrouting (nat, srcnat)         hairpin masquerade; VIP connections' source port
 //   chain svc_<id>                          one DNAT rule (TCP, UDP) per VIP of the service on this network
-// One chain per service means a change to one service rewrites only its chain (flush + add in
-// one nft transaction); backends, VIPs and local endpoints coming and going are set elements.
+// One chain per service means a change of one service's backends rewrites only its chain
+// (flush + add in one nft transaction); VIPs and local containers coming and going are map and
+// set elements (and br0 addresses, in one `ip -batch` after the nft transaction).
 // Services in DNSRR mode have no VIP and get nothing. The ingress network has no VIP load
 // balancing (its names are not resolvable either: it exists for the routing mesh).
 import { EndpointMode, type NetworkView } from '@tswarm/api';

@@ -196,14 +196,15 @@ describe('LinuxDataplane on two namespace hosts (root, integration)', function (
     assert.ok(Date.now() - t0 < 1000);
   });
 
-  it('keeps bridged frames in every sandbox out of netfilter (br_netfilter off per namespace)', async () => {
+  it('keeps bridged frames in every sandbox out of netfilter (br_netfilter off per namespace); br0 routes without redirects', async () => {
     const sandboxes = listLabNetns().filter((n) => n.startsWith(`${LAB_PREFIX}-ov`));
     assert.ok(sandboxes.length >= 4, sandboxes.join(' ')); // app and ingress on both hosts
     assert.ok(existsSync('/proc/sys/net/bridge'), 'br_netfilter is not loaded and modprobe br_netfilter failed; load it (dockerd does) and run again');
+    const sysctl = async (sb: string, path: string) => (await sh(inNs(sb, ['cat', `/proc/sys/net/${path}`]))).trim();
     for (const sb of sandboxes) {
-      for (const key of ['iptables', 'ip6tables', 'arptables']) {
-        assert.equal((await sh(inNs(sb, ['cat', `/proc/sys/net/bridge/bridge-nf-call-${key}`]))).trim(), '0', `${sb} ${key}`);
-      }
+      for (const key of ['iptables', 'ip6tables', 'arptables']) assert.equal(await sysctl(sb, `bridge/bridge-nf-call-${key}`), '0', `${sb} ${key}`);
+      // br0 forwards VIP connections back out of itself: a redirect would send the client past the translation.
+      for (const [path, want] of [['ipv4/ip_forward', '1'], ['ipv4/conf/all/send_redirects', '0'], ['ipv4/conf/br0/send_redirects', '0']]) assert.equal(await sysctl(sb, path!), want, `${sb} ${path}`);
     }
   });
 
