@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { EndpointMode, NetworkView, PortProtocol, PublishMode, Task, type NetworkEndpoint } from '@tswarm/api';
-import { LinuxDataplane, VIP_SOURCE_PORTS, containerNsName } from '../src/index.js';
+import { LinuxDataplane, VIP_SOURCE_PORTS, containerNsName, sandboxBridgeMac, sandboxName } from '../src/index.js';
 import { Lab, LAB_PREFIX, httpGet, inNs, listLabNetns, sh, trySh } from './lab.js';
 
 const N1 = 'n1aaaaaaaaaaaaaaaaaaaaaaa';
@@ -234,8 +234,12 @@ describe('LinuxDataplane on two namespace hosts (root, integration)', function (
     const gwBefore = await sh(['ip', '-n', cns(T.client), '-br', 'addr', 'show', 'eth1']);
     await dp1!.close({ teardown: false });
     assert.equal((await httpGet(cns(T.client), 'http://10.231.1.12/')).out.trim(), 'web2');
-    // What a tswarmd from before VIPs moved into the sandbox left in a container: DNAT of its own, here to nowhere.
+    // What a tswarmd from before VIPs moved into the sandbox left: DNAT of the container's own,
+    // here to nowhere, and a sandbox bridge with no address and a MAC of the kernel's choosing.
     await sh(inNs(cns(T.client), ['nft', '-f', '-']), 'table ip tswarm_lb {\n chain output {\n type nat hook output priority -100; policy accept;\n ip daddr 10.231.1.2 dnat to 10.231.1.99\n }\n}\n');
+    const sandbox = sandboxName(LAB_PREFIX, APP.vni, N1);
+    await sh(['ip', '-n', sandbox, 'addr', 'flush', 'dev', 'br0']);
+    await sh(['ip', '-n', sandbox, 'link', 'set', 'br0', 'address', '02:11:22:33:44:55']);
     dp1 = await mk(N1, h1);
     assert.equal((await httpGet(h2, 'http://192.168.251.1:9090/')).out.trim(), 'web3'); // the ports chain survived start-up
     dp1.setView(view({ web1: true, web2: true }));
@@ -245,6 +249,7 @@ describe('LinuxDataplane on two namespace hosts (root, integration)', function (
     await dp1.sweep(new Set([T.web1, T.client, T.web3]));
     assert.equal(await sh(['ip', '-n', cns(T.client), '-br', 'addr', 'show', 'eth1']), gwBefore);
     assert.equal((await sh(inNs(cns(T.client), ['nft', 'list', 'tables']))).trim(), '', 'the old per-container VIP table is gone');
+    assert.match(await sh(['ip', '-n', sandbox, 'link', 'show', 'br0']), new RegExp(`link/ether ${sandboxBridgeMac(N1, APP.vni)} `));
     const seen = await spread(cns(T.client), 'http://10.231.1.2/', 12);
     assert.ok(seen.get('web1')! > 0 && seen.get('web2')! > 0, JSON.stringify([...seen]));
     assert.equal((await httpGet(h2, 'http://192.168.251.1:8080/')).ok, true);
