@@ -317,7 +317,13 @@ export class LinuxDataplane implements Dataplane {
   /** Per VNI, the local containers' addresses (the sandboxes' load balancing's inputs). */
   private localAddrs(): Map<number, string[]> {
     const m = new Map<number, string[]>();
-    for (const c of this.containers.values()) for (const n of c.nets) m.set(n.vni, [...(m.get(n.vni) ?? []), addrOf(n.cidr)]);
+    for (const c of this.containers.values()) {
+      for (const n of c.nets) {
+        const list = m.get(n.vni) ?? [];
+        list.push(addrOf(n.cidr));
+        m.set(n.vni, list);
+      }
+    }
     return m;
   }
 
