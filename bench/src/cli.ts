@@ -2,12 +2,14 @@ import { convergeBench } from './converge.js';
 import { overlayBench } from './overlay.js';
 import { overlayAbBench } from './overlay-ab.js';
 import { raftBench } from './raft.js';
+import { raftAbBench } from './raft-ab.js';
 import { raftFloorBench } from './raft-floor.js';
 
 /** `npm run bench -- NAME`: each benchmark prints ratios against its peer, measured in the same run. */
 const BENCHES: Record<string, () => Promise<void>> = {
   raft: raftBench,
   'raft-floor': raftFloorBench,
+  'raft-ab': raftAbBench,
   converge: convergeBench,
   overlay: overlayBench,
   'overlay-ab': overlayAbBench,

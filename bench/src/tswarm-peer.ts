@@ -23,7 +23,11 @@ export class TswarmCluster {
   private readonly children = new ChildGroup();
   private clients: DebugClient[] = [];
 
-  constructor(private readonly basePort = 24790) {}
+  /**
+   * `nodeArgs`: Node flags for this cluster's members; `repo`: the checkout whose tswarmd they run.
+   * An A/B of two builds or two sets of flags runs two clusters.
+   */
+  constructor(private readonly basePort = 24790, private readonly nodeArgs: readonly string[] = MEMBER_NODE_ARGS, private readonly repo = REPO) {}
 
   async start(): Promise<void> {
     const dir = this.children.makeDir('bench-tswarm-');
@@ -33,8 +37,8 @@ export class TswarmCluster {
     ids.forEach((id, i) => {
       const log = openSync(path.join(dir, `${id}.log`), 'a');
       this.children.add(spawn(process.execPath, [
-        ...MEMBER_NODE_ARGS,
-        path.join(REPO, 'cmd/tswarmd/tswarmd.js'),
+        ...this.nodeArgs,
+        path.join(this.repo, 'cmd/tswarmd/tswarmd.js'),
         '--data-dir', path.join(dir, id), '--host', `tcp://127.0.0.1:${this.basePort + i}`, '--node-name', id,
         '--raft-id', id, '--listen-addr', raftAddr(i), '--advertise-addr', raftAddr(i), '--raft-bootstrap', bootstrap,
         '--debug-api', '--log-level', 'warn',
