@@ -14,7 +14,8 @@ export interface LoadResult {
   latenciesMs: number[];
 }
 
-function percentile(sorted: readonly number[], p: number): number {
+/** The sample at rank ⌊n·p⌋ of an ascending array (the rows' p50 and p99); NaN for none. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 }
 

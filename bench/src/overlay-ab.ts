@@ -12,7 +12,8 @@ import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { containersOn, formSwarm, Lab, nodeIds, runningTasks, tswarmOk } from '@tswarm/e2e';
 import { Asm, PIN_DIR, TC_ACT_OK, nativeLoader } from '@tswarm/network';
 import { runOk, until } from './exec.js';
-import { containerPid, inPid, iperf, median } from './overlay.js';
+import { containerPid, inPid, iperf } from './overlay.js';
+import { bootstrapInterval, formatInterval, median } from './stats.js';
 
 const LAB = { prefix: 'tswab', subnet: '192.168.237.0/24' };
 const ROUNDS = Number(process.env['BENCH_AB_ROUNDS'] ?? 12);
@@ -86,7 +87,8 @@ export async function overlayAbBench(): Promise<void> {
     }
     await setMode('ebpf');
     const s = [...ratios].sort((a, b) => a - b);
-    console.log(`median of per-round ratios ebpf/bridge: ${median(ratios).toFixed(3)} (min ${s[0]!.toFixed(3)}, max ${s[s.length - 1]!.toFixed(3)}; load ${loadavg()})`);
+    const interval = formatInterval(bootstrapInterval(ratios.length, (idx) => median(idx.map((i) => ratios[i]!))));
+    console.log(`median of per-round ratios ebpf/bridge: ${median(ratios).toFixed(3)} (95 % interval over the rounds ${interval}; min ${s[0]!.toFixed(3)}, max ${s[s.length - 1]!.toFixed(3)}; load ${loadavg()})`);
   } finally {
     loader.close(fd);
     if (existsSync(BYPASS_PIN)) unlinkSync(BYPASS_PIN);

@@ -22,6 +22,7 @@
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { containersOn, formSwarm, Lab, nodeIds, runningTasks, tswarmOk, WHOAMI_ARGS, type RunResult } from '@tswarm/e2e';
 import { run, runOk, sleep, until } from './exec.js';
+import { bootstrapInterval, formatInterval, median, quantile } from './stats.js';
 
 const LAB = { prefix: 'tswv', subnet: '192.168.235.0/24' };
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -39,17 +40,6 @@ const RAW = { dev: 'tswraw', vni: 999, port: 4790, net: '10.250.0' };
 const RAW_CLEAN = { dev: 'tswraw2', vni: 998, port: 4791, net: '10.250.1' };
 
 const HOSTS = ['h1', 'h2', 'h3'];
-
-/** The lower median (an observed sample, not an interpolation); NaN for none. */
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)]!;
-}
-
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
-}
 
 export async function containerPid(id: string): Promise<number> {
   return Number((await runOk(['docker', 'inspect', '-f', '{{.State.Pid}}', id])).trim());
@@ -251,7 +241,10 @@ export async function overlayBench(): Promise<void> {
     // The key ratio is the strict one: the host-namespace peer's inner packets go through the
     // conntrack that tswarm's own host table loads there, which slows the peer, not us.
     console.log(`overlay throughput ratio tswarm/raw VXLAN in the host namespace: ${g(median(overlay) / median(raw))}`);
-    console.log(`overlay throughput ratio tswarm/raw VXLAN (plain namespaces, the key ratio): ${g(median(overlay) / median(rawClean))}`);
+    // How far the key ratio could move by chance: resampling this run's rounds (each one an
+    // overlay sample and the peer's from the same round).
+    const keyInterval = bootstrapInterval(overlay.length, (idx) => median(idx.map((i) => overlay[i]!)) / median(idx.map((i) => rawClean[i]!)));
+    console.log(`overlay throughput ratio tswarm/raw VXLAN (plain namespaces, the key ratio): ${g(median(overlay) / median(rawClean))} (95 % interval over the rounds ${formatInterval(keyInterval)})`);
   } finally {
     await Lab.destroy(LAB.prefix);
   }

@@ -1,6 +1,7 @@
 import { EtcdCluster } from './etcd-peer.js';
 import { cpuMs, peakRssMiB } from './exec.js';
-import { closedLoop, LoadResult, mergeLoads, Put } from './load.js';
+import { closedLoop, LoadResult, mergeLoads, percentile, Put } from './load.js';
+import { bootstrapIntervals, formatInterval } from './stats.js';
 import { TswarmCluster } from './tswarm-peer.js';
 
 /** Client counts per row, as the issue asks: one writer, a busy service, a crowd. */
@@ -54,6 +55,8 @@ function parseArgs(argv: string[]): { rows: number[]; sides: Set<string> } {
 
 export interface Measured {
   rows: LoadResult[];
+  /** Per row, its slices in the order they ran (slice k of every side ran back to back). */
+  slices: LoadResult[][];
   /** Per row, the CPU all members used per acknowledged write, in ms (summed over members). */
   memberCpuMsPerWrite: number[];
   rssMiB: number[];
@@ -70,7 +73,7 @@ export async function measure(sides: readonly Side[], clientRows: readonly numbe
     }
     const puts = sides.map((side) => side.put());
     for (const put of puts) for (const w of WARMUP) await closedLoop(put, w.clients, w.seconds * 1000, VALUE_BYTES);
-    const out: Measured[] = sides.map(() => ({ rows: [], memberCpuMsPerWrite: [], rssMiB: [] }));
+    const out: Measured[] = sides.map(() => ({ rows: [], slices: [], memberCpuMsPerWrite: [], rssMiB: [] }));
     const slicesPerRow = Math.max(1, Math.round(ROW_SECONDS / SLICE_SECONDS));
     for (const clients of clientRows) {
       const slices: LoadResult[][] = sides.map(() => []);
@@ -87,6 +90,7 @@ export async function measure(sides: readonly Side[], clientRows: readonly numbe
       sides.forEach((_, i) => {
         const row = mergeLoads(slices[i]!);
         out[i]!.rows.push(row);
+        out[i]!.slices.push(slices[i]!);
         out[i]!.memberCpuMsPerWrite.push(cpuMsUsed[i]! / row.writes);
       });
     }
@@ -95,6 +99,37 @@ export async function measure(sides: readonly Side[], clientRows: readonly numbe
   } finally {
     for (const side of started) await side.stop();
   }
+}
+
+/**
+ * How far a row's ratios tswarm/etcd could move by chance: slice k of both sides ran back to
+ * back, so a resample draws whole pairs of slices and merges them as the row does.
+ */
+function sliceRatioIntervals(etcd: readonly LoadResult[], ours: readonly LoadResult[]): Record<'throughput' | 'p50' | 'p99', [number, number]> {
+  const [throughput, p50, p99] = bootstrapIntervals(Math.min(etcd.length, ours.length), (idx) => {
+    const t = summarize(ours, idx);
+    const e = summarize(etcd, idx);
+    return [t.writesPerSec / e.writesPerSec, t.p50Ms / e.p50Ms, t.p99Ms / e.p99Ms];
+  });
+  return { throughput: throughput!, p50: p50!, p99: p99! };
+}
+
+/** The figures mergeLoads gives for the slices at `idx` (with repeats), on a typed array: a bootstrap sorts thousands of these. */
+function summarize(slices: readonly LoadResult[], idx: readonly number[]): { writesPerSec: number; p50Ms: number; p99Ms: number } {
+  let count = 0;
+  let seconds = 0;
+  for (const i of idx) {
+    count += slices[i]!.latenciesMs.length;
+    seconds += slices[i]!.seconds;
+  }
+  const all = new Float64Array(count);
+  let at = 0;
+  for (const i of idx) {
+    all.set(slices[i]!.latenciesMs, at);
+    at += slices[i]!.latenciesMs.length;
+  }
+  all.sort();
+  return { writesPerSec: count / seconds, p50Ms: percentile(all, 0.5), p99Ms: percentile(all, 0.99) };
 }
 
 function membersCpuMs(side: Side): number {
@@ -110,7 +145,7 @@ export async function raftBench(argv: string[] = process.argv.slice(3)): Promise
   console.log('tswarm: 3 tswarmd managers (static raft group, --debug-api KV), gRPC client spreading over all 3;');
   console.log('each put is one store transaction = one Raft entry. Both clusters are up at once on the same 2 cores;');
   console.log(`each row alternates between them in ${SLICE_SECONDS}-s slices (ABBA), ${ROW_SECONDS} s per side.\n`);
-  const none: Measured = { rows: clientRows.map((clients) => ({ clients, writes: 0, seconds: 0, writesPerSec: NaN, p50Ms: NaN, p99Ms: NaN, driverCpuCores: NaN, latenciesMs: [] })), memberCpuMsPerWrite: clientRows.map(() => NaN), rssMiB: [] };
+  const none: Measured = { slices: clientRows.map(() => []), rows: clientRows.map((clients) => ({ clients, writes: 0, seconds: 0, writesPerSec: NaN, p50Ms: NaN, p99Ms: NaN, driverCpuCores: NaN, latenciesMs: [] })), memberCpuMsPerWrite: clientRows.map(() => NaN), rssMiB: [] };
   const chosen: Side[] = [...(sides.has('etcd') ? [new EtcdClusterSide()] : []), ...(sides.has('tswarm') ? [new TswarmSide()] : [])];
   const measured = await measure(chosen, clientRows);
   const bySide = (name: string) => measured[chosen.findIndex((s) => s.name === name)] ?? none;
@@ -123,8 +158,14 @@ export async function raftBench(argv: string[] = process.argv.slice(3)): Promise
     console.log(`${String(t.clients).padStart(7)} | ${f(e.writesPerSec).padStart(13)} ${f(e.p50Ms, 2).padStart(7)} ${f(e.p99Ms, 2).padStart(7)} | ${f(t.writesPerSec).padStart(15)} ${f(t.p50Ms, 2).padStart(7)} ${f(t.p99Ms, 2).padStart(7)} | ${f(t.writesPerSec / e.writesPerSec, 2).padStart(15)}x ${f(t.p99Ms / e.p99Ms, 2).padStart(9)}x | ${f(e.driverCpuCores, 2)} / ${f(t.driverCpuCores, 2)} cores | ${f(etcd.memberCpuMsPerWrite[i]!, 2)} / ${f(ours.memberCpuMsPerWrite[i]!, 2)}`);
   }
   console.log(`peak RSS per member MiB: etcd ${etcd.rssMiB.map((r) => f(r)).join('/')}, tswarmd ${ours.rssMiB.map((r) => f(r)).join('/')}`);
+  const intervals = clientRows.map((_, i) => sliceRatioIntervals(etcd.slices[i]!, ours.slices[i]!));
+  console.log('95 % intervals of the ratios tswarm/etcd over each row\'s slices (resampled in pairs):');
+  clientRows.forEach((clients, i) => {
+    const iv = intervals[i]!;
+    console.log(`${String(clients).padStart(7)} clients: throughput ${formatInterval(iv.throughput)}, p50 ${formatInterval(iv.p50)}, p99 ${formatInterval(iv.p99)}`);
+  });
   const last = clientRows.length - 1;
-  console.log(`raft ${clientRows[last]}-client throughput ratio tswarm/etcd: ${f(ours.rows[last]!.writesPerSec / etcd.rows[last]!.writesPerSec, 2)}x`);
+  console.log(`raft ${clientRows[last]}-client throughput ratio tswarm/etcd: ${f(ours.rows[last]!.writesPerSec / etcd.rows[last]!.writesPerSec, 2)}x (95 % interval over the slices ${formatInterval(intervals[last]!.throughput)})`);
 }
 
 export class EtcdClusterSide extends EtcdCluster implements Side {
