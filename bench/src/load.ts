@@ -19,9 +19,20 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 }
 
+/** Every latency of `slices`, ascending, in one typed array (a numeric sort: a bootstrap sorts thousands). */
+export function mergedLatencies(slices: readonly LoadResult[]): Float64Array {
+  const all = new Float64Array(slices.reduce((n, s) => n + s.latenciesMs.length, 0));
+  let at = 0;
+  for (const s of slices) {
+    all.set(s.latenciesMs, at);
+    at += s.latenciesMs.length;
+  }
+  return all.sort();
+}
+
 /** One result from slices of the same load (same client count), as if it had run in one piece. */
 export function mergeLoads(slices: readonly LoadResult[]): LoadResult {
-  const latenciesMs = slices.flatMap((s) => s.latenciesMs).sort((a, b) => a - b);
+  const latenciesMs = Array.from(mergedLatencies(slices));
   const seconds = slices.reduce((t, s) => t + s.seconds, 0);
   const cpuSeconds = slices.reduce((t, s) => t + s.driverCpuCores * s.seconds, 0);
   return {

@@ -1,6 +1,6 @@
 import { EtcdCluster } from './etcd-peer.js';
 import { cpuMs, peakRssMiB } from './exec.js';
-import { closedLoop, LoadResult, mergeLoads, percentile, Put } from './load.js';
+import { closedLoop, LoadResult, mergedLatencies, mergeLoads, percentile, Put } from './load.js';
 import { bootstrapIntervals, formatInterval } from './stats.js';
 import { TswarmCluster } from './tswarm-peer.js';
 
@@ -114,22 +114,12 @@ function sliceRatioIntervals(etcd: readonly LoadResult[], ours: readonly LoadRes
   return { throughput: throughput!, p50: p50!, p99: p99! };
 }
 
-/** The figures mergeLoads gives for the slices at `idx` (with repeats), on a typed array: a bootstrap sorts thousands of these. */
+/** The figures mergeLoads gives for the slices at `idx` (with repeats), without building a LoadResult. */
 function summarize(slices: readonly LoadResult[], idx: readonly number[]): { writesPerSec: number; p50Ms: number; p99Ms: number } {
-  let count = 0;
-  let seconds = 0;
-  for (const i of idx) {
-    count += slices[i]!.latenciesMs.length;
-    seconds += slices[i]!.seconds;
-  }
-  const all = new Float64Array(count);
-  let at = 0;
-  for (const i of idx) {
-    all.set(slices[i]!.latenciesMs, at);
-    at += slices[i]!.latenciesMs.length;
-  }
-  all.sort();
-  return { writesPerSec: count / seconds, p50Ms: percentile(all, 0.5), p99Ms: percentile(all, 0.99) };
+  const picked = idx.map((i) => slices[i]!);
+  const all = mergedLatencies(picked);
+  const seconds = picked.reduce((t, s) => t + s.seconds, 0);
+  return { writesPerSec: all.length / seconds, p50Ms: percentile(all, 0.5), p99Ms: percentile(all, 0.99) };
 }
 
 function membersCpuMs(side: Side): number {
