@@ -5,6 +5,7 @@
 // of the goals it is compared with (docs/BENCHMARKS.md). Each key ratio is therefore printed with
 // a bootstrap interval over the run's own rounds or slices: the rounds are paired in time (the
 // two sides alternate), so a resample draws whole pairs and the machine's drift stays paired.
+import { seededRng } from '@tswarm/api';
 
 /** The lower median (an observed sample, not an interpolation); NaN for none. */
 export function median(xs: readonly number[]): number {
@@ -16,18 +17,6 @@ export function median(xs: readonly number[]): number {
 export function quantile(xs: readonly number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
-}
-
-/** A fast seeded generator (mulberry32): the same run's data always gives the same interval. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface BootstrapOptions {
@@ -51,7 +40,8 @@ export function bootstrapInterval(n: number, statistic: (indices: readonly numbe
 export function bootstrapIntervals(n: number, statistics: (indices: readonly number[]) => readonly number[], opts: BootstrapOptions = {}): Array<[number, number]> {
   const resamples = opts.resamples ?? 1000;
   const level = opts.level ?? 0.95;
-  const random = seededRandom(opts.seed ?? 1);
+  // Seeded: the same run's data always gives the same interval.
+  const random = seededRng(opts.seed ?? 1);
   const values: number[][] = [];
   const indices = new Array<number>(n);
   for (let r = 0; n >= 2 && r < resamples; r++) {
