@@ -5,6 +5,7 @@ import { gatewayPlan, pickGatewaySubnet, type GatewayPlan } from './gateway.js';
 import { cidrContains, formatBlock, parseCidr } from './ipv4.js';
 import type { Kernel, KernelLink } from './kernel.js';
 import { GATEWAY_BRIDGE, HOST_TABLE, ingressVethName, macFromIp, parseContainerNsName } from './names.js';
+import { dropTableScript } from './nft.js';
 import { allowForwarding, removeForwarding } from './forward-policy.js';
 import { renderHostBase } from './host-table.js';
 
@@ -70,7 +71,7 @@ function reattach(links: readonly KernelLink[], ports: readonly string[], log: L
 export async function removeGateway(k: Kernel, nodeId: string): Promise<void> {
   await k.ipBatch(undefined, [`link del ${ingressVethName(nodeId)}`, `link del ${GATEWAY_BRIDGE}`], true).catch(() => undefined);
   await removeForwarding(k);
-  await k.nft(undefined, `table ip ${HOST_TABLE} {}\ndelete table ip ${HOST_TABLE}\n`).catch(() => undefined);
+  await k.nft(undefined, dropTableScript(HOST_TABLE)).catch(() => undefined);
 }
 
 export interface OwnHandle {

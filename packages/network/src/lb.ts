@@ -172,7 +172,7 @@ export function renderLbDiff(old: LbPlan, next: LbPlan): string {
   lines.push(...localLines('delete', old.local.filter((a) => !next.local.includes(a))));
   lines.push(...localLines('add', next.local.filter((a) => !old.local.includes(a))));
   if (old.bridgeMac !== next.bridgeMac) {
-    lines.push(`flush chain bridge ${LB_TABLE} ${REPLIES_CHAIN}`, ...replyRules(next.bridgeMac).map((r) => `add rule bridge ${LB_TABLE} ${REPLIES_CHAIN} ${r}`));
+    lines.push(...rewriteChainLines(LB_TABLE, REPLIES_CHAIN, replyRules(next.bridgeMac), 'bridge'));
   }
   return lines.length === 0 ? '' : lines.join('\n') + '\n';
 }

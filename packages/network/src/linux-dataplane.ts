@@ -19,6 +19,7 @@ import { GatewayAllocator, type GatewayPlan } from './gateway.js';
 import { findOwnHandles, removeGateway, setupGateway, strayGatewayVeths } from './host.js';
 import { Kernel } from './kernel.js';
 import { LB_TABLE, containerNsName, gatewayVethName, ingressVethName, macFromIp, parseSandboxName, sandboxVethName } from './names.js';
+import { dropTableScript } from './nft.js';
 import { addrOf } from './ipv4.js';
 import { FastPath } from './ebpf/fastpath.js';
 import type { SandboxEndpoint } from './ebpf/plan.js';
@@ -222,7 +223,7 @@ export class LinuxDataplane implements Dataplane {
       this.alloc.reserve(gatewayIp);
       // A container plumbed by a tswarmd from before 2026-11-27 has VIP DNAT in its own
       // namespace, which would take its VIP connections before the sandbox's (lb.ts).
-      if (seenBefore) await this.k.nft(nsName, `table ip ${LB_TABLE} {}\ndelete table ip ${LB_TABLE}\n`).catch(() => undefined);
+      if (seenBefore) await this.k.nft(nsName, dropTableScript(LB_TABLE)).catch(() => undefined);
       this.containers.set(task.id, {
         taskId: task.id, serviceId: task.serviceId, nsName, gatewayIp,
         nets: nets.map((n) => ({ networkId: n.networkId, vni: n.vni, cidr: n.cidr })),
@@ -301,30 +302,27 @@ export class LinuxDataplane implements Dataplane {
     if (c) this.alloc.release(c.gatewayIp);
   }
 
-  /** Per VNI, the local containers' sandbox-side veths and MACs, in a stable order (the fast path's inputs). */
-  private localEndpoints(): Map<number, SandboxEndpoint[]> {
-    const m = new Map<number, SandboxEndpoint[]>();
+  /** Per VNI, `pick` of each local container on that network, in task ID order (a stable one). */
+  private perVni<T>(pick: (c: ContainerState, net: ContainerState['nets'][number]) => T): Map<number, T[]> {
+    const m = new Map<number, T[]>();
     for (const c of [...this.containers.values()].sort((a, b) => (a.taskId < b.taskId ? -1 : 1))) {
       for (const n of c.nets) {
         const list = m.get(n.vni) ?? [];
-        list.push({ veth: sandboxVethName(c.taskId), mac: macFromIp(addrOf(n.cidr)) });
+        list.push(pick(c, n));
         m.set(n.vni, list);
       }
     }
     return m;
   }
 
+  /** Per VNI, the local containers' sandbox-side veths and MACs (the fast path's inputs). */
+  private localEndpoints(): Map<number, SandboxEndpoint[]> {
+    return this.perVni((c, n) => ({ veth: sandboxVethName(c.taskId), mac: macFromIp(addrOf(n.cidr)) }));
+  }
+
   /** Per VNI, the local containers' addresses (the sandboxes' load balancing's inputs). */
   private localAddrs(): Map<number, string[]> {
-    const m = new Map<number, string[]>();
-    for (const c of this.containers.values()) {
-      for (const n of c.nets) {
-        const list = m.get(n.vni) ?? [];
-        list.push(addrOf(n.cidr));
-        m.set(n.vni, list);
-      }
-    }
-    return m;
+    return this.perVni((_c, n) => addrOf(n.cidr));
   }
 
   private localVnis(): Set<number> {

@@ -3,10 +3,14 @@
 // Every script is fed to one `nft -f -`, which applies it as one transaction: either all of
 // it takes effect or none, so a chain is never seen half rewritten.
 
-/** Replaces table `<family> <table>` wholesale (creating it first so the delete cannot fail). */
+/** Removes table `<family> <table>` if it exists (creating it first so the delete cannot fail). */
+export function dropTableScript(table: string, family: 'ip' | 'bridge' = 'ip'): string {
+  return `table ${family} ${table} {}\ndelete table ${family} ${table}\n`;
+}
+
+/** Replaces table `<family> <table>` wholesale: dropped, then written anew, in one transaction. */
 export function replaceTableScript(table: string, body: readonly string[], after: readonly string[] = [], family: 'ip' | 'bridge' = 'ip'): string {
-  const t = `${family} ${table}`;
-  return [`table ${t} {}`, `delete table ${t}`, `table ${t} {`, ...body.map((l) => `  ${l}`), '}', ...after].join('\n') + '\n';
+  return dropTableScript(table, family) + [`table ${family} ${table} {`, ...body.map((l) => `  ${l}`), '}', ...after].join('\n') + '\n';
 }
 
 /** A chain block for use inside a table body; `head` is e.g. "type nat hook output priority -100; policy accept;". */
@@ -14,9 +18,10 @@ export function chainBlock(name: string, rules: readonly string[], head?: string
   return [`chain ${name} {`, ...(head ? [`  ${head}`] : []), ...rules.map((r) => `  ${r}`), '}'];
 }
 
-/** Flush-and-refill of one existing chain. */
-export function rewriteChainLines(table: string, chain: string, rules: readonly string[]): string[] {
-  return [`flush chain ip ${table} ${chain}`, ...rules.map((r) => `add rule ip ${table} ${chain} ${r}`)];
+/** Flush-and-refill of one existing chain of table `<family> <table>`. */
+export function rewriteChainLines(table: string, chain: string, rules: readonly string[], family: 'ip' | 'bridge' = 'ip'): string[] {
+  const t = `${family} ${table}`;
+  return [`flush chain ${t} ${chain}`, ...rules.map((r) => `add rule ${t} ${chain} ${r}`)];
 }
 
 /**

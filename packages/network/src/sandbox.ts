@@ -18,6 +18,7 @@
 import type { GatewayPlan } from './gateway.js';
 import type { Kernel, NetnsState } from './kernel.js';
 import { GATEWAY_BRIDGE, INGRESS_SANDBOX_GW_LINK, INGRESS_TABLE, SANDBOX_BRIDGE, ingressVethName, macFromIp, vxlanName } from './names.js';
+import { dropTableScript } from './nft.js';
 import { addrOf } from './ipv4.js';
 import { parseKernelPeers, peerCommands, type Peer, type PeerDiff } from './peers.js';
 
@@ -183,5 +184,5 @@ export function planIngressPlumbing(seen: NetnsState, s: IngressSpec): { newVeth
 export async function removeIngressExtras(k: Kernel, sandbox: string, nodeId: string): Promise<void> {
   await k.ipBatch(undefined, [`link del ${ingressVethName(nodeId)}`], true).catch(() => undefined);
   await k.ipBatch(sandbox, [`addr flush dev ${SANDBOX_BRIDGE}`], true).catch(() => undefined);
-  await k.nft(sandbox, `table ip ${INGRESS_TABLE} {}\ndelete table ip ${INGRESS_TABLE}\n`).catch(() => undefined);
+  await k.nft(sandbox, dropTableScript(INGRESS_TABLE)).catch(() => undefined);
 }
