@@ -114,7 +114,10 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
     assert.equal(await pings(T.b, ADDR[T.a]![1]), 20);
     for (const [from, to] of [[T.a, T.b], [T.b, T.a]] as const) {
       const { sent, received } = await bulk(from, to);
-      assert.ok(sent >= 20 * 1024 * 1024 && received >= 15 * 1024 * 1024, `sent ${sent}, received ${received}`);
+      // The server stops counting when the client reports the end: it counted as little as
+      // 15.6 of 20 MiB under CI's load (2026-11-27). A path dropping large frames would count
+      // next to nothing and stall the transfer past sh's limit; half is the margin.
+      assert.ok(sent >= 20 * 1024 * 1024 && received >= 10 * 1024 * 1024, `sent ${sent}, received ${received}`);
     }
     // Through the bridge each of the ~40 echo packets and thousands of TCP segments per side
     // would be a transmit; what remains is what the bridge floods (ARP, br0's own IPv6 multicast).
