@@ -14,14 +14,15 @@
 //   routing mesh  iperf3 from h1's namespace to h2's address on a published port, served by a
 //                 container on h3, against container h1 → the same container directly.
 //   DNS           dnsperf inside a container on h1 against the node's resolver (goal 20,000 q/s).
-//   programming   scale events → the VIP's rules updated in a container on every host
-//                 (goal p99 ≤ 1 s); the clock starts when `service scale -d` returns, i.e.
-//                 once the change is committed.
+//   programming   scale events → the VIP's rules updated in the network's sandbox on every
+//                 host (goal p99 ≤ 1 s), as `nft monitor` there sees them (lb-watch.ts); the
+//                 clock starts when `service scale -d` returns, i.e. once the change is committed.
 // iperf3 and dnsperf are the host's binaries run inside a container's network namespace with
 // `nsenter -t PID -n`: the packets take exactly the container's path.
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { containersOn, formSwarm, Lab, nodeIds, runningTasks, tswarmOk, WHOAMI_ARGS, type RunResult } from '@tswarm/e2e';
 import { run, runOk, sleep, until } from './exec.js';
+import { LbChainWatch } from './lb-watch.js';
 import { bootstrapInterval, formatInterval, median, quantile } from './stats.js';
 
 const LAB = { prefix: 'tswv', subnet: '192.168.235.0/24' };
@@ -115,24 +116,6 @@ async function mtuOf(ns: string[], dev: string): Promise<number> {
   return Number((JSON.parse(await runOk([...ns, 'ip', '-j', 'link', 'show', 'dev', dev])) as Array<{ mtu: number }>)[0]!.mtu);
 }
 
-/** Backends of the VIP in a sandbox's `tswarm_lb` chain for the service: 0 when dead or absent. */
-async function lbBackends(sandbox: string, chain: string): Promise<number> {
-  const r = await run(['ip', 'netns', 'exec', sandbox, 'nft', 'list', 'chain', 'ip', 'tswarm_lb', chain], { timeoutMs: 5000 });
-  const rule = r.stdout.split('\n').find((l) => l.includes('dnat to'));
-  if (!rule) return 0;
-  const m = /mod (\d+)/.exec(rule);
-  return m ? Number(m[1]) : 1;
-}
-
-/** Milliseconds from now until every host's sandbox of the network shows `n` backends for the chain. */
-async function untilProgrammed(sandboxes: string[], chain: string, n: number, t0: number): Promise<number> {
-  const done = await Promise.all(sandboxes.map(async (sb) => {
-    await until(`${n} backends in ${chain} (${sb})`, async () => ((await lbBackends(sb, chain)) === n ? true : `${await lbBackends(sb, chain)}`), 20_000, 10);
-    return performance.now() - t0;
-  }));
-  return Math.max(...done);
-}
-
 export async function overlayBench(): Promise<void> {
   console.log(`overlay benchmark: 3 lab hosts (network namespaces on one bridge), ${ROUNDS} round(s), medians.`);
   const lab = await Lab.up(3, LAB);
@@ -213,13 +196,20 @@ export async function overlayBench(): Promise<void> {
     if (sandboxes.length !== HOSTS.length) throw new Error(`expected the app network's sandbox on each of ${HOSTS.length} hosts, found: ${sandboxes.join(' ') || 'none'}`);
     const down: number[] = [];
     const up: number[] = [];
-    for (let i = 0; i < SCALE_EVENTS; i++) {
-      for (const [n, out] of [[2, down], [3, up]] as const) {
-        await tswarmOk(lab, 'h1', 'service', 'scale', '-d', `web=${n}`);
-        const t0 = performance.now();
-        out.push(await untilProgrammed(sandboxes, chain, n, t0));
-        await sleep(300);
+    const watches = await Promise.all(sandboxes.map((sb) => LbChainWatch.open(sb, chain)));
+    try {
+      for (let i = 0; i < SCALE_EVENTS; i++) {
+        for (const [n, out] of [[2, down], [3, up]] as const) {
+          await tswarmOk(lab, 'h1', 'service', 'scale', '-d', `web=${n}`);
+          const t0 = performance.now();
+          // A host whose rules changed before the command returned counts as 0 ms.
+          const done = await Promise.all(watches.map((w) => w.when(n, 20_000)));
+          out.push(Math.max(0, ...done.map((at) => at - t0)));
+          await sleep(300);
+        }
       }
+    } finally {
+      for (const w of watches) w.close();
     }
 
     const g = (x: number) => x.toFixed(2);
