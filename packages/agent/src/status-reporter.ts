@@ -6,9 +6,12 @@ import type { Logger, TaskStatus, TaskStatusUpdate } from '@tswarm/api';
 import type { Clock, TimerHandle } from './clock.js';
 
 /**
- * How long status changes gather before one UpdateTaskStatus call carries them all.
- * The manager writes each call as one Raft entry, so batching makes it one entry per batch,
- * not one per task; 100 ms is short next to a user watching `service ps`.
+ * Calls go out at most once per STATUS_FLUSH_MS. The manager writes each call as one Raft
+ * entry, so a burst of changes becomes one entry per period, not one per task. The first change
+ * after a quiet period goes at once (with whatever the same turn reported): a task reaching
+ * RUNNING is what puts it into DNS and the load balancers, and a fixed 100-ms wait here was
+ * measured as a fifth of a scaled-up task's way from its container's start to every host's
+ * rules (2026-11-27); later changes gather until the period since that call has passed.
  */
 export const STATUS_FLUSH_MS = 100;
 
@@ -35,6 +38,8 @@ export class StatusReporter {
   private inFlight: Promise<void> | undefined;
   private readonly flushMs: number;
   private readonly retryMs: number;
+  /** clock.now() when the last call went out. */
+  private lastSentAt = -Infinity;
 
   constructor(private readonly opts: StatusReporterOptions) {
     this.flushMs = opts.flushMs ?? STATUS_FLUSH_MS;
@@ -52,7 +57,7 @@ export class StatusReporter {
     const queued = this.pending.get(taskId);
     if (queued && queued.state > status.state) return;
     this.pending.set(taskId, status);
-    this.schedule(this.flushMs);
+    this.schedule(this.untilPeriodEnds());
   }
 
   /** Drops whatever is queued for a task that no longer exists. */
@@ -88,7 +93,13 @@ export class StatusReporter {
     });
   }
 
+  /** 0 when the last call is a period ago or more. */
+  private untilPeriodEnds(): number {
+    return Math.max(0, this.lastSentAt + this.flushMs - this.opts.clock.now());
+  }
+
   private async sendBatch(send: StatusSender): Promise<void> {
+    this.lastSentAt = this.opts.clock.now();
     const batch: TaskStatusUpdate[] = [];
     for (const [taskId, status] of this.pending) {
       if (batch.length >= MAX_STATUS_BATCH) break;
@@ -108,7 +119,7 @@ export class StatusReporter {
       this.scheduleAfterInFlight(this.retryMs);
       return;
     }
-    if (this.pending.size > 0) this.scheduleAfterInFlight(this.flushMs);
+    if (this.pending.size > 0) this.scheduleAfterInFlight(this.untilPeriodEnds());
   }
 
   /** schedule() from inside a batch: the timer must fire after inFlight is cleared. */

@@ -20,15 +20,31 @@ describe('StatusReporter', () => {
     });
   });
 
-  it('sends everything reported within STATUS_FLUSH_MS as one call, newest state per task', async () => {
+  it('sends the first report after a quiet period at once, with the rest of that turn, newest state per task', async () => {
     for (let i = 0; i < 50; i++) reporter.report(`t${i}`, makeStatus(S.TASK_STATE_ACCEPTED, clock.now()));
     for (let i = 0; i < 50; i++) reporter.report(`t${i}`, makeStatus(S.TASK_STATE_RUNNING, clock.now()));
-    await clock.advance(STATUS_FLUSH_MS - 1);
-    assert.equal(sent.length, 0);
-    await clock.advance(1);
+    await clock.advance(0);
     assert.equal(sent.length, 1);
     assert.equal(sent[0]!.length, 50);
     assert.ok(sent[0]!.every((u) => u.status?.state === S.TASK_STATE_RUNNING));
+  });
+
+  it('gathers what is reported within STATUS_FLUSH_MS of a call into the next one, sent when the period ends', async () => {
+    reporter.report('t0', makeStatus(S.TASK_STATE_ACCEPTED, clock.now()));
+    await clock.advance(0);
+    assert.equal(sent.length, 1);
+    await clock.advance(30);
+    for (let i = 1; i <= 20; i++) reporter.report(`t${i}`, makeStatus(S.TASK_STATE_RUNNING, clock.now()));
+    await clock.advance(STATUS_FLUSH_MS - 31);
+    assert.equal(sent.length, 1, 'nothing more before the period since the last call ends');
+    await clock.advance(1);
+    assert.equal(sent.length, 2);
+    assert.equal(sent[1]!.length, 20);
+    // Quiet for a period again: the next report goes at once.
+    await clock.advance(STATUS_FLUSH_MS);
+    reporter.report('t0', makeStatus(S.TASK_STATE_RUNNING, clock.now()));
+    await clock.advance(0);
+    assert.equal(sent.length, 3);
   });
 
   it('an older state never replaces a newer one still queued', async () => {

@@ -11,7 +11,11 @@ import { AlreadyExistsError, BatchError, VersionConflictError, type Store, type 
 import { nodesTable, tasksTable } from '../tables.js';
 import type { TimerHandle } from './contract.js';
 
-/** Flush period: one Raft entry per batch, not per task (STYLE 7). */
+/**
+ * Flushes start at most once per period: one Raft entry per batch, not per task (STYLE 7).
+ * The first write after a quiet period is flushed at once (with what the same turn queued), as
+ * the agents' reporter sends it: a task's RUNNING is what its service's VIP rules wait for.
+ */
 export const STATUS_FLUSH_MS = 100;
 
 /**
@@ -59,6 +63,8 @@ export class StatusBatcher {
   /** Callers whose writes are in `tasks`/`nodes` (not in the flush in flight). */
   private waiters: Waiter[] = [];
   private timer: TimerHandle | undefined;
+  /** nowMs() when the last flush started. */
+  private lastFlushAt = -Infinity;
   /** Invariant: at most one flush runs at a time, so batches commit in order. */
   private flushing = false;
   private stopped = true;
@@ -119,12 +125,16 @@ export class StatusBatcher {
       void this.flush();
       return;
     }
-    if (this.timer === undefined) this.timer = this.deps.setTimer(() => void this.flush(), STATUS_FLUSH_MS);
+    if (this.timer === undefined) {
+      const wait = Math.max(0, this.lastFlushAt + STATUS_FLUSH_MS - this.deps.nowMs());
+      this.timer = this.deps.setTimer(() => void this.flush(), wait);
+    }
   }
 
   private async flush(): Promise<void> {
     this.timer = undefined;
     if (this.flushing || this.stopped) return;
+    this.lastFlushAt = this.deps.nowMs();
     const tasks = this.tasks;
     const nodes = this.nodes;
     const waiters = this.waiters;
