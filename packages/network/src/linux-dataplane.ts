@@ -42,8 +42,18 @@ export interface LinuxDataplaneOptions {
   gatewaySubnet?: string;
   /** How kernel tools are run; default: directly. Tests prefix `nsenter --net=/run/netns/<host>`. */
   runner?: CommandRunner;
-  /** Period of the full resync (re-read kernel state, rewrite tables); 0 disables. Default 30 s. */
+  /**
+   * Period of the resync of what lives in the host's namespace, which other software there can
+   * change (a firewall reload flushing nft tables): the gateway bridge and its ports, published
+   * ports, the underlay's notrack rule. 0 disables every resync. Default 30 s.
+   */
   resyncIntervalMs?: number;
+  /**
+   * How often a resync also covers the sandboxes (their settings, peers, fast path, VIP tables,
+   * ingress plumbing), which only tswarmd touches; rounded to whole resync periods (at least
+   * one). Default 5 min.
+   */
+  sandboxResyncIntervalMs?: number;
   /** The eBPF fast path past the sandbox bridge (ebpf/); default on where the host allows it, false = the bridge path only. */
   fastPath?: boolean;
   /** How eBPF programs are loaded; default: the N-API addon (ebpf/loader.ts). Tests pass failing ones. */
@@ -51,6 +61,13 @@ export interface LinuxDataplaneOptions {
 }
 
 export const DEFAULT_RESYNC_INTERVAL_MS = 30_000;
+/**
+ * A whole resync of an unchanged node with two sandboxes is ≈ 28 process spawns; every 30 s that
+ * was 2–4 % of a core per idle tswarmd, and the bursts took a third of an overlay transfer's
+ * throughput for the second each ran (measured 2026-11-27 in a 3-host lab). The host's part is
+ * ≈ 8 of them and stays at 30 s; the sandboxes' every 5 min.
+ */
+export const DEFAULT_SANDBOX_RESYNC_INTERVAL_MS = 300_000;
 /** Namespaces programmed in parallel during one view: bounds process spawns in flight. */
 const PARALLEL_NAMESPACES = 8;
 
@@ -110,7 +127,12 @@ export class LinuxDataplane implements Dataplane {
     const dp = new LinuxDataplane(opts, k, gateway, alloc, sandboxes, log);
     const period = opts.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS;
     if (period > 0) {
-      dp.timer = setInterval(() => void dp.queue.push(() => dp.resync()), period);
+      const sandboxesEvery = Math.max(1, Math.round((opts.sandboxResyncIntervalMs ?? DEFAULT_SANDBOX_RESYNC_INTERVAL_MS) / period));
+      let n = 0;
+      dp.timer = setInterval(() => {
+        const withSandboxes = ++n % sandboxesEvery === 0;
+        void dp.queue.push(() => dp.resync(withSandboxes));
+      }, period);
       dp.timer.unref();
     }
     log.info('data plane ready', { gatewaySubnet: gateway.subnet, adoptedSandboxes: sandboxes.size, ebpfFastPath: !!fast });
@@ -270,22 +292,24 @@ export class LinuxDataplane implements Dataplane {
   /**
    * The periodic backstop against kernel state changed behind our back. It restores what this
    * data plane owns and can make again idempotently and cheaply, touching nothing that is
-   * already right: the gateway bridge (with its address, MAC, nft table and forwarding) and
-   * the links that belong on it — the local containers' gateway veths and the ingress
-   * sandbox's — put back on it when off it or down; each sandbox's settings; peers, fast
-   * path, VIP tables and port rules (forgotten here, so the view below rewrites them from the
-   * kernel); and the ingress sandbox's plumbing (br0's address and MAC, gw0 with its veth,
-   * address and default route, IP forwarding), checked with one read. Not restored: a
-   * container's own interfaces, or a gateway veth deleted outright (its container's end went
-   * with it) — re-plumbing a container takes its re-attach.
+   * already right. Every time, in the host's namespace: the gateway bridge (with its address,
+   * MAC, nft table and forwarding) and the links that belong on it — the local containers'
+   * gateway veths and the ingress sandbox's — put back on it when off it or down; the port rules
+   * and the underlay's notrack rule (forgotten here, so the view below rewrites them).
+   * `withSandboxes` (every sandboxResyncIntervalMs) adds each sandbox's settings; peers, fast
+   * path and VIP tables (forgotten too, so the view rewrites them from the kernel); and the
+   * ingress sandbox's plumbing (br0's address and MAC, gw0 with its veth, address and default
+   * route, IP forwarding), checked with one read. Not restored: a container's own interfaces, or
+   * a gateway veth deleted outright (its container's end went with it) — re-plumbing a
+   * container takes its re-attach.
    */
-  private async resync(): Promise<void> {
+  private async resync(withSandboxes: boolean): Promise<void> {
     if (this.closed) return;
-    this.sandboxes.forget();
+    if (withSandboxes) this.sandboxes.forget();
     this.ports.hostRules = null;
     this.underlayPort = null;
     await setupGateway(this.k, this.gateway.subnet, this.log, this.gatewayPorts()).catch((e) => this.log.warn('resync of the gateway failed', { error: String(e) }));
-    await this.sandboxes.resyncSettings();
+    if (withSandboxes) await this.sandboxes.resyncSettings();
     if (this.view) await this.applyView(this.view);
   }
 

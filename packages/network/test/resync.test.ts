@@ -16,6 +16,8 @@ import { Lab, LAB_PREFIX, eventually, httpGet, inNs, ingressFilters, labRunner, 
 
 /** The resync period under test: short, so that a repair shows within a few hundred ms. */
 const RESYNC_MS = 300;
+/** Every second resync also covers the sandboxes (the default is every tenth): both kinds of pass run here. */
+const SANDBOX_RESYNC_MS = 2 * RESYNC_MS;
 /** What the data plane warns at start where the eBPF fast path cannot be loaded (ebpf/fastpath.ts). */
 const FAST_PATH_UNAVAILABLE = 'eBPF fast path unavailable';
 /** How long a repair may take: the damage may land just after a resync read the kernel, so up to two periods plus the resync itself. */
@@ -103,7 +105,7 @@ describe('periodic resync repairs kernel state changed behind the data plane (ro
     if (process.getuid?.() !== 0) throw new Error('these integration tests need root (network namespaces, nft, bpf(2)); run them as root');
     [h1, h2] = await lab.hosts(2);
     const dp2 = await lab.dataplane(N2, h2);
-    dp1 = await lab.dataplane(N1, h1, { resyncIntervalMs: RESYNC_MS, runner: recording(labRunner(h1), calls), logger: warningRecorder(warnings) });
+    dp1 = await lab.dataplane(N1, h1, { resyncIntervalMs: RESYNC_MS, sandboxResyncIntervalMs: SANDBOX_RESYNC_MS, runner: recording(labRunner(h1), calls), logger: warningRecorder(warnings) });
     dp1.setView(view());
     dp2.setView(view());
     pids.set(T.client, lab.container(['sleep', '120'])).set(T.web, lab.web('web'));
@@ -224,32 +226,41 @@ describe('periodic resync repairs kernel state changed behind the data plane (ro
     assert.equal((await httpGet(h2, MESH_URL)).out.trim(), 'web');
   });
 
-  it('one resync of an unchanged node spawns a fixed set of processes, the same with 1 or 4 local containers (VIP tables are per sandbox), re-plumbs nothing, and warns of nothing', async () => {
+  it('a resync of an unchanged node spawns a fixed set of processes, the same with 1 or 4 local containers (VIP tables are per sandbox), touches the sandboxes only every sandbox period, re-plumbs nothing, and warns of nothing', async () => {
     /**
-     * The commands of one whole resync. Nothing else runs on h1's data plane meanwhile (no
-     * view, attach or sweep), and a resync opens with setupGateway reading the node's links —
-     * the one `ip -j addr show` without `-n` it runs — so the commands from one such read to
-     * the next are exactly one resync.
+     * The commands of the next two resyncs (one covers the sandboxes, the other does not).
+     * Nothing else runs on h1's data plane meanwhile (no view, attach or sweep), and a resync
+     * opens with setupGateway reading the node's links — the one `ip -j addr show` without `-n`
+     * it runs — so the commands from one such read to the next are exactly one resync.
      */
-    const oneResync = async (): Promise<Call[]> => {
+    const twoResyncs = async (): Promise<{ full: Call[]; host: Call[] }> => {
       await dp1!.idle();
       const starts = (): number[] => calls.flatMap((c, i) => (c.argv.join(' ') === 'ip -j addr show' ? [i] : []));
       const seen = starts().length;
-      await waitUntil('two more resyncs to begin', () => starts().length >= seen + 2, REPAIR_MS);
-      const [from, to] = starts().slice(seen, seen + 2);
-      return calls.slice(from, to);
+      await waitUntil('three more resyncs to begin', () => starts().length >= seen + 3, REPAIR_MS);
+      const [a, b, c] = starts().slice(seen, seen + 3);
+      const passes = [calls.slice(a, b), calls.slice(b, c)];
+      const full = passes.filter(inSandbox);
+      assert.equal(full.length, 1, `one of two consecutive resyncs covers the sandboxes (${passes.map((p) => p.length).join(' and ')} spawns)`);
+      return { full: full[0]!, host: passes.find((p) => !inSandbox(p))! };
     };
-    const one = await oneResync();
+    /** Whether a pass ran anything in one of h1's sandboxes (`ip -n SB`, `bridge -n SB` or `nsenter --net=…/SB`). */
+    const inSandbox = (pass: readonly Call[]): boolean => pass.some(({ argv }) => argv.some((a) => a === SB1 || a === ISB1 || a.endsWith(`/${SB1}`) || a.endsWith(`/${ISB1}`)));
+    const r1 = await twoResyncs();
     for (const id of [T.x1, T.x2, T.x3]) pids.set(id, lab.container(['sleep', '120']));
     await new Promise((r) => setTimeout(r, 150)); // let unshare enter its new namespace
     await Promise.all([T.x1, T.x2, T.x3].map((id) => dp1!.attach(task(id), pids.get(id)!)));
-    const four = await oneResync();
+    const r4 = await twoResyncs();
+    const [one, four] = [r1.full, r4.full];
+    assert.equal(r4.host.length, r1.host.length, 'a host-only resync costs the same with 1 or 4 local containers');
+    assert.ok(r1.host.length < one.length / 2, `a host-only resync spawns ${r1.host.length} processes, a whole one ${one.length}`);
+    console.log(`      (host-only resync: ${r1.host.length} spawns)`);
     const tools = (cs: Call[]): string => cs.map(({ argv }) => (argv[0] === 'nsenter' ? argv[2] : argv[0])).sort().join(' ');
     const counts = `${one.length} spawns with 1 local container (${tools(one)}), ${four.length} with 4 (${tools(four)})`;
     console.log(`      (one resync: ${counts})`);
     assert.equal(four.length, one.length, counts);
     // Nothing was wrong, so nothing was re-plumbed: no link put on a bridge, no address or route added.
-    const replumbed = [...one, ...four].flatMap((c) => c.input.split('\n').filter((l) => /\bmaster\b|^(addr add|route replace) /.test(l)));
+    const replumbed = [...one, ...four, ...r1.host, ...r4.host].flatMap((c) => c.input.split('\n').filter((l) => /\bmaster\b|^(addr add|route replace) /.test(l)));
     assert.deepEqual(replumbed, [], 'an unchanged node re-plumbed');
     // Of the fixed set, the gateway bridge's ports cost nothing (setupGateway's read of the
     // node's links sees them) and the ingress sandbox's plumbing one read: 13 spawns without
