@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { ChildGroup } from './exec.js';
+import { ChildGroup, requireCommand } from './exec.js';
 import type { Put } from './load.js';
 
 /** A 3-member etcd cluster on loopback (Debian's etcd-server), fsync on as by default. */
@@ -12,6 +12,7 @@ export class EtcdCluster {
   constructor(private readonly basePort = 23790) {}
 
   async start(): Promise<void> {
+    requireCommand('etcd', 'etcd-server');
     const dir = this.children.makeDir('bench-etcd-');
     const names = ['e1', 'e2', 'e3'];
     const peerUrl = (i: number) => `http://127.0.0.1:${this.basePort + 100 + i}`;

@@ -1,6 +1,6 @@
 // Commands, polling and processes for the benchmarks that drive whole clusters. Every wait here
 // is bounded, so a benchmark always stops by itself.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -143,6 +143,14 @@ const CLOCK_TICKS = 100;
  * The processes one side of a benchmark spawned and the scratch directory they write in:
  * `stop()` ends the processes (SIGTERM, then waits for each to exit) and removes the directory.
  */
+/** Throws one line naming the package to install when `cmd` is not on the PATH. */
+export function requireCommand(cmd: string, pkg: string): void {
+  const r = spawnSync(cmd, ['--version'], { stdio: 'ignore' });
+  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    throw new Error(`${cmd} is not installed: the benchmark needs Debian's ${pkg} (bash scripts/host-setup.sh installs it)`);
+  }
+}
+
 export class ChildGroup {
   private procs: ChildProcess[] = [];
   /** The scratch directory; '' until makeDir(). */
