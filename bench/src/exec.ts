@@ -139,10 +139,6 @@ export function cpuMs(pid: number): number {
 /** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
 const CLOCK_TICKS = 100;
 
-/**
- * The processes one side of a benchmark spawned and the scratch directory they write in:
- * `stop()` ends the processes (SIGTERM, then waits for each to exit) and removes the directory.
- */
 /** Throws one line naming the package to install when `cmd` is not on the PATH. */
 export function requireCommand(cmd: string, pkg: string): void {
   const r = spawnSync(cmd, ['--version'], { stdio: 'ignore' });
@@ -151,6 +147,10 @@ export function requireCommand(cmd: string, pkg: string): void {
   }
 }
 
+/**
+ * The processes one side of a benchmark spawned and the scratch directory they write in:
+ * `stop()` ends the processes (SIGTERM, then waits for each to exit) and removes the directory.
+ */
 export class ChildGroup {
   private procs: ChildProcess[] = [];
   /** The scratch directory; '' until makeDir(). */

@@ -8,6 +8,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { run, runOk } from './exec.js';
 
+/** Backends a service chain's DNAT rule names: the map's modulus, or one for a plain `dnat to`. */
+function backendsOfRule(rule: string): number {
+  return Number(/ mod (\d+) /.exec(rule)?.[1] ?? 1);
+}
+
 /** One nft transaction's effect on the chain's backends, from the lines `nft monitor` printed for it. */
 export function backendsAfter(lines: readonly string[], chain: string): number | undefined {
   let backends: number | undefined;
@@ -15,7 +20,7 @@ export function backendsAfter(lines: readonly string[], chain: string): number |
     const w = line.split(' ');
     if (w[2] !== 'ip' || w[3] !== 'tswarm_lb' || w[4] !== chain || w[1] !== 'rule') continue;
     if (w[0] === 'delete') backends = 0;
-    else if (w[0] === 'add' && line.includes(' dnat to ')) backends = Number(/ mod (\d+) /.exec(line)?.[1] ?? 1);
+    else if (w[0] === 'add' && line.includes(' dnat to ')) backends = backendsOfRule(line);
   }
   return backends;
 }
@@ -23,7 +28,8 @@ export function backendsAfter(lines: readonly string[], chain: string): number |
 /** Backends of the VIP in a sandbox's `tswarm_lb` chain for the service, read once: 0 when dead or absent. */
 export async function lbBackends(sandbox: string, chain: string): Promise<number> {
   const r = await run(['ip', 'netns', 'exec', sandbox, 'nft', 'list', 'chain', 'ip', 'tswarm_lb', chain], { timeoutMs: 5000 });
-  return backendsAfter(r.stdout.split('\n').map((l) => `add rule ip tswarm_lb ${chain} ${l.trim()}`), chain) ?? 0;
+  const rule = r.stdout.split('\n').find((l) => l.includes(' dnat to '));
+  return rule ? backendsOfRule(rule) : 0;
 }
 
 /** A table of the bench's own, added and deleted to see that a monitor has subscribed. */
