@@ -5,7 +5,7 @@ import { Agent } from '@tswarm/agent';
 import * as grpc from '@grpc/grpc-js';
 import { NODE_CHANNEL_OPTIONS, requireRole, StatusError } from '@tswarm/ca';
 import { NodeNetworking } from './node-networking.js';
-import { DockerExecutor } from '@tswarm/executor-docker';
+import { DockerExecutor, writeContainerFiles } from '@tswarm/executor-docker';
 import {
   controlApi, ControlApiDeps, ControlApiHandlers, controlApiStatus, controlRpcs, Dispatcher, Manager, newObjectId, NO_LEADER_MESSAGE, nodesTable,
   OrchestrationLoop, RoleReconciler, serviceLogsHandlers, systemTimers,
@@ -87,8 +87,11 @@ export function managerWiring(logger: Logger, onControl: (c: ControlApiHandlers 
   };
 }
 
-/** Starts the agent with the Docker executor, labelled with this node's ID. */
-export function agentStarter(docker: Docker, nodeName: string): AgentStarter {
+/**
+ * Starts the agent with the Docker executor, labelled with this node's ID. `containerEtcDir`
+ * holds the resolv.conf and hosts its containers mount.
+ */
+export function agentStarter(docker: Docker, nodeName: string, containerEtcDir: string): AgentStarter {
   return ({ nodeId, managers, credentials, logger, onSessionMessage }) => {
     let agent: Agent | undefined;
     let networking: NodeNetworking | undefined;
@@ -96,7 +99,8 @@ export function agentStarter(docker: Docker, nodeName: string): AgentStarter {
     // as their nameserver, so no task may start before it is up.
     const started = (async () => {
       networking = await NodeNetworking.start({ nodeId, logger });
-      const executor = new DockerExecutor({ nodeId, hostname: nodeName, docker, logger, networking: { dns: networking.containerDns } });
+      const files = await writeContainerFiles(containerEtcDir, networking.containerDns);
+      const executor = new DockerExecutor({ nodeId, hostname: nodeName, docker, logger, networking: files });
       agent = new Agent({ executor, dataplane: networking, managers, credentials, logger, onSessionMessage });
       await agent.start();
     })().catch((e: Error) => logger.error('agent failed to start', { error: e.message }));

@@ -32,7 +32,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     nodeName: config.nodeName,
     describe: () => describeNode(docker, config.nodeName),
     addresses: () => hostFacts().addresses,
-    startAgent: agentStarter(docker, config.nodeName),
+    startAgent: agentStarter(docker, config.nodeName, path.join(config.dataDir, 'container-etc')),
     wireManager: managerWiring(log.child('manager'), (c) => (control = c)),
     logger: log,
   });

@@ -2,6 +2,7 @@
 // of the task and the node, so they are tested without an engine.
 import type { Task } from '@tswarm/api';
 import type Docker from 'dockerode';
+import type { ContainerFiles } from './container-files.js';
 
 /** Labels every tswarm container carries; listManaged() and the lab's clean-up select by them. */
 export const LABEL_TASK_ID = 'com.tswarm.task.id';
@@ -52,12 +53,11 @@ export function graceSeconds(graceMs: number): number {
  */
 /**
  * How containers get their network. Absent: Docker's default bridge (no overlay; used when
- * tswarmd runs without a data plane). Present: Docker networking `none`, the data plane
- * plumbs the container's interfaces after start, and `dns` becomes its resolv.conf.
+ * tswarmd runs without a data plane). Present: Docker's networking disabled, the data plane
+ * plumbs the container's interfaces after start, and the node's files (container-files.ts)
+ * are its resolv.conf and hosts.
  */
-export interface ContainerNetworking {
-  dns: readonly string[];
-}
+export type ContainerNetworking = ContainerFiles;
 
 export function createOptions(task: Task, nodeId: string, lab: string | undefined, net?: ContainerNetworking): Docker.ContainerCreateOptions {
   const c = task.spec?.container;
@@ -72,14 +72,18 @@ export function createOptions(task: Task, nodeId: string, lab: string | undefine
     HostConfig: {
       // As CNI runtimes do: the engine creates an empty network namespace and tswarm's data
       // plane plumbs it (overlay veths, gateway interface), so Docker's own networking never
-      // competes with ours. Docker still writes resolv.conf from Dns with NetworkMode none.
-      ...(net ? { NetworkMode: 'none', Dns: [...net.dns] } : {}),
+      // competes with ours. With networking disabled (below) Docker writes no resolv.conf or
+      // hosts: the node's own are mounted instead.
+      ...(net ? { NetworkMode: 'none', Binds: [`${net.resolvConfPath}:/etc/resolv.conf:ro`, `${net.hostsPath}:/etc/hosts:ro`] } : {}),
       NanoCpus: limits?.nanoCpus || undefined,
       Memory: limits?.memoryBytes || undefined,
       // No restart policy: restarting is the orchestrator's decision, made with a new task.
       RestartPolicy: { Name: 'no' },
     },
   };
+  // Not `none` alone: a container with networking enabled gets Docker's libnetwork hook and
+  // sandbox on every start, ≈ 250 ms of work for a namespace tswarm plumbs anyway.
+  if (net) opts.NetworkDisabled = true;
   if (c.command.length > 0) opts.Entrypoint = [...c.command];
   if (c.args.length > 0) opts.Cmd = [...c.args];
   if (c.stopSignal) opts.StopSignal = c.stopSignal;

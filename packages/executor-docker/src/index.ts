@@ -3,6 +3,8 @@
 export { DockerExecutor } from './docker-executor.js';
 export type { DockerExecutorOptions } from './docker-executor.js';
 export type { ContainerNetworking } from './container-config.js';
+export { writeContainerFiles, containerResolvConf, CONTAINER_HOSTS } from './container-files.js';
+export type { ContainerFiles } from './container-files.js';
 export { DockerTaskController } from './docker-controller.js';
 export {
   containerName, containerLabels, createOptions, graceSeconds,

@@ -51,10 +51,15 @@ describe('container config', () => {
     assert.equal(createOptions(base, 'n1', 'tsw').Labels!['com.tswarm.lab'], 'tsw');
   });
 
-  it('with a data plane, creates the container on networking none with the node\'s resolver', () => {
-    assert.equal(createOptions(base, 'n1', undefined).HostConfig!.NetworkMode, undefined, 'no data plane: Docker\'s default bridge');
-    const o = createOptions(base, 'n1', undefined, { dns: ['172.20.0.1'] });
+  it('with a data plane, creates the container with Docker\'s networking disabled and the node\'s resolv.conf and hosts', () => {
+    const plain = createOptions(base, 'n1', undefined);
+    assert.equal(plain.HostConfig!.NetworkMode, undefined, 'no data plane: Docker\'s default bridge');
+    assert.equal(plain.NetworkDisabled, undefined);
+    assert.equal(plain.HostConfig!.Binds, undefined);
+    const o = createOptions(base, 'n1', undefined, { resolvConfPath: '/d/resolv.conf', hostsPath: '/d/hosts' });
+    assert.equal(o.NetworkDisabled, true);
     assert.equal(o.HostConfig!.NetworkMode, 'none');
-    assert.deepEqual(o.HostConfig!.Dns, ['172.20.0.1']);
+    assert.equal(o.HostConfig!.Dns, undefined);
+    assert.deepEqual(o.HostConfig!.Binds, ['/d/resolv.conf:/etc/resolv.conf:ro', '/d/hosts:/etc/hosts:ro']);
   });
 });
