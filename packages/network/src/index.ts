@@ -4,7 +4,7 @@ export { LinuxDataplane, DEFAULT_RESYNC_INTERVAL_MS } from './linux-dataplane.js
 export type { LinuxDataplaneOptions } from './linux-dataplane.js';
 export { execRunner, CommandError } from './runner.js';
 export { FORWARD_ACCEPT_RULES, allowForwarding, removeForwarding } from './forward-policy.js';
-export type { CommandRunner } from './runner.js';
+export type { CommandRunner, Spawner } from './runner.js';
 export * from './names.js';
 export { parseIp, formatIp, parseCidr, addrOf } from './ipv4.js';
 export { GatewayAllocator, gatewayPlan, pickGatewaySubnet, GATEWAY_SUBNET_CANDIDATES } from './gateway.js';
