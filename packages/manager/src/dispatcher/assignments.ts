@@ -20,14 +20,16 @@ import { StatusError } from '@tswarm/ca';
 import { WatcherLaggedError, type StoreEvent, type Store, type Watcher } from '@tswarm/store';
 import { tasksTable } from '../tables.js';
 import type { TimerHandle } from './contract.js';
+import { flushDelayMs } from './pacing.js';
 import type { SessionBound } from './session-registry.js';
 
 /**
- * Window that collects store events into one message. A service create or scale reaches a
+ * Period that collects store events into one message. A service create or scale reaches a
  * node as several transactions (scheduler batches, allocator), and a rolling update
- * touches tasks one Raft entry at a time; 20 ms merges such a burst into one message while
- * adding no noticeable latency next to an image pull or container start. The window is
- * fixed (not reset by each event), so the added latency is bounded by it.
+ * touches tasks one Raft entry at a time; at most one message per 20 ms merges such a burst
+ * into two (its first change goes out at once after a quiet period: flushDelayMs) while
+ * adding no noticeable latency next to a container start. The wait is not reset by each
+ * event, so the added latency is bounded by the period.
  */
 export const ASSIGNMENT_BATCH_MS = 20;
 
@@ -39,6 +41,7 @@ export interface AssignmentsSink {
 
 export interface AssignmentStreamDeps {
   store: Store;
+  nowMs(): number;
   setTimer(fn: () => void, ms: number): TimerHandle;
   clearTimer(handle: TimerHandle): void;
   logger: Logger;
@@ -84,6 +87,8 @@ export class AssignmentStream implements SessionBound {
   /** taskId → latest version seen in this window, and whether it is still in the set. */
   private readonly touched = new Map<string, { task: Task; inSet: boolean }>();
   private timer: TimerHandle | undefined;
+  /** deps.nowMs() at the last flush of task changes (see flushDelayMs). */
+  private lastFlushAt = -Infinity;
   private watcher: Watcher | undefined;
   /** Encoded form of the network view last sent; a view is sent only when it differs. */
   private sentView: Buffer | undefined;
@@ -166,13 +171,14 @@ export class AssignmentStream implements SessionBound {
       if (!inSet && !sent) return; // not ours to tell (still PENDING, or never sent)
     }
     this.touched.set(task.id, { task, inSet });
-    if (this.timer === undefined) this.timer = this.deps.setTimer(() => this.flush(), ASSIGNMENT_BATCH_MS);
+    if (this.timer === undefined) this.timer = this.deps.setTimer(() => this.flush(), flushDelayMs(this.lastFlushAt, ASSIGNMENT_BATCH_MS, this.deps.nowMs()));
   }
 
   /** Sends what changed for the agent since the last message, if anything did. */
   private flush(): void {
     this.timer = undefined;
     if (this.closed) return;
+    this.lastFlushAt = this.deps.nowMs();
     const changes: AssignmentChange[] = [];
     for (const [id, { task, inSet }] of this.touched) {
       const sent = this.sent.get(id);

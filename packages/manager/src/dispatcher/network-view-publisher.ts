@@ -1,16 +1,18 @@
 // Keeps every connected node's network view current. One store watch over the tables a
-// view is made of; a burst of events is merged for ASSIGNMENT_BATCH_MS, then the views of
-// the connected nodes are rebuilt from one consistent read and offered to their streams,
-// which send only the ones that changed (AssignmentStream.offerNetworkView).
+// view is made of; the first event after a quiet period is published at once, the rest of a
+// burst merged until ASSIGNMENT_BATCH_MS after the last publication (flushDelayMs); each time
+// the views of the connected nodes are rebuilt from one consistent read and offered to their
+// streams, which send only the ones that changed (AssignmentStream.offerNetworkView).
 //
-// Cost: a rebuild is O(tasks + nodes × endpoints of their networks) per window, whatever
-// changed — a few milliseconds at hundreds of tasks. The kernel side, where cost matters
-// more, is diffed on each node (packages/network).
+// Cost: a rebuild is O(tasks + nodes × endpoints of their networks), at most once per
+// ASSIGNMENT_BATCH_MS whatever changed — a few milliseconds at hundreds of tasks. The kernel
+// side, where cost matters more, is diffed on each node (packages/network).
 import type { Logger, NetworkView } from '@tswarm/api';
 import { WatcherLaggedError, type Store, type Watcher } from '@tswarm/store';
 import { clusterTable, networksTable, nodesTable, servicesTable, tasksTable } from '../tables.js';
 import { ASSIGNMENT_BATCH_MS } from './assignments.js';
 import type { TimerHandle } from './contract.js';
+import { flushDelayMs } from './pacing.js';
 import { buildNetworkViews, type NetState } from './network-views.js';
 
 export interface ViewSubscriber {
@@ -20,6 +22,7 @@ export interface ViewSubscriber {
 
 export interface NetworkViewPublisherDeps {
   store: Store;
+  nowMs(): number;
   setTimer(fn: () => void, ms: number): TimerHandle;
   clearTimer(handle: TimerHandle): void;
   logger: Logger;
@@ -41,6 +44,8 @@ export function readNetState(store: Store): NetState {
 export class NetworkViewPublisher {
   private watcher: Watcher | undefined;
   private timer: TimerHandle | undefined;
+  /** deps.nowMs() at the last rebuild (see flushDelayMs). */
+  private lastFlushAt = -Infinity;
 
   constructor(
     private readonly deps: NetworkViewPublisherDeps,
@@ -81,12 +86,13 @@ export class NetworkViewPublisher {
   }
 
   private arm(): void {
-    if (this.timer === undefined) this.timer = this.deps.setTimer(() => this.flush(), ASSIGNMENT_BATCH_MS);
+    if (this.timer === undefined) this.timer = this.deps.setTimer(() => this.flush(), flushDelayMs(this.lastFlushAt, ASSIGNMENT_BATCH_MS, this.deps.nowMs()));
   }
 
   private flush(): void {
     this.timer = undefined;
     if (!this.watcher) return;
+    this.lastFlushAt = this.deps.nowMs();
     const subs = [...this.subscribers()];
     if (subs.length === 0) return;
     const views = buildNetworkViews(readNetState(this.deps.store), subs.map((s) => s.nodeId));

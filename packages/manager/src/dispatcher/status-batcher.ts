@@ -10,6 +10,7 @@ import { Node, NodeRole, NodeState, TaskState, TaskStatus, type Logger, type Nod
 import { AlreadyExistsError, BatchError, VersionConflictError, type Store, type WriteTx } from '@tswarm/store';
 import { nodesTable, tasksTable } from '../tables.js';
 import type { TimerHandle } from './contract.js';
+import { flushDelayMs } from './pacing.js';
 
 /**
  * Flushes start at most once per period: one Raft entry per batch, not per task (STYLE 7).
@@ -126,8 +127,7 @@ export class StatusBatcher {
       return;
     }
     if (this.timer === undefined) {
-      const wait = Math.max(0, this.lastFlushAt + STATUS_FLUSH_MS - this.deps.nowMs());
-      this.timer = this.deps.setTimer(() => void this.flush(), wait);
+      this.timer = this.deps.setTimer(() => void this.flush(), flushDelayMs(this.lastFlushAt, STATUS_FLUSH_MS, this.deps.nowMs()));
     }
   }
 

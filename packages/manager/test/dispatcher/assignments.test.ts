@@ -79,16 +79,17 @@ describe('dispatcher assignments', () => {
     assert.equal(assignments.msgs.length, 1);
   });
 
-  it('merges a burst of changes into one message', async () => {
+  it('merges a burst of changes into at most two messages (its first change goes out at once)', async () => {
     h = await startHarness({ seed: async (s) => putNode(s, 'n1') });
     const { assignments } = await connect();
     await assignments.nth(1);
     // Separate transactions, back to back (the scheduler committing in batches).
     for (let i = 0; i < 10; i++) await putTasks(h.store, newTask(`t${i}`, 'n1'));
-    const m = await assignments.nth(2);
+    await assignments.nth(2);
     await sleep(ASSIGNMENT_BATCH_MS * 3);
-    assert.equal(assignments.msgs.length, 2);
-    assert.equal(m.changes.length, 10);
+    const burst = assignments.msgs.slice(1);
+    assert.ok(burst.length <= 2, `${burst.length} messages`);
+    assert.equal(burst.reduce((n, m) => n + m.changes.length, 0), 10);
   });
 
   it('a task that becomes ASSIGNED to the node is sent then, not while PENDING', async () => {
