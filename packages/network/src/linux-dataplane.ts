@@ -27,7 +27,7 @@ import type { BpfLoader } from './ebpf/loader.js';
 import { execRunner, type CommandRunner } from './runner.js';
 import { DEFAULT_VXLAN_PORT, deleteSandbox } from './sandbox.js';
 import { renderUnderlayNotrack } from './host-table.js';
-import { forEachLimit, SerialQueue } from './serial.js';
+import { forEachLimit, QueueBatch, SerialQueue } from './serial.js';
 import { SandboxSet } from './sandbox-set.js';
 import { syncHostPorts, syncIngress, type PortsState } from './mesh.js';
 
@@ -95,9 +95,33 @@ export class LinuxDataplane implements Dataplane {
   private swept = false;
   private closed = false;
   private lastClients = '';
-  /** Attaches waiting for the next batch (see attach). */
-  private readonly pendingAttaches: { task: Task; pid: number; resolve(): void; reject(e: Error): void; error?: Error }[] = [];
-  private attachQueued = false;
+  /**
+   * Attaches queued together are plumbed together (in parallel, one sweep of the shared state
+   * after): a service's replicas start at once, and each container's plumbing is a few process
+   * spawns that would otherwise wait for every earlier container's.
+   */
+  private readonly attaches = new QueueBatch<{ task: Task; pid: number }>(this.queue, async (batch) => {
+    const errors: Array<Error | undefined> = [];
+    await forEachLimit([...batch.entries()], PARALLEL_NAMESPACES, async ([i, a]) => {
+      try {
+        await this.doAttach(a.task, a.pid);
+      } catch (e) {
+        errors[i] = e as Error; // doAttach throws Errors that say what failed
+      }
+    });
+    await this.afterLocalChange();
+    return errors;
+  });
+  /**
+   * Likewise detaches: a service scaled down, or a node drained, stops its containers at once.
+   * A batch may run before attaches queued after it was: never for the same task, whose
+   * runner waits for its attach before it detaches.
+   */
+  private readonly detaches = new QueueBatch<string>(this.queue, async (taskIds) => {
+    await forEachLimit(taskIds, PARALLEL_NAMESPACES, (id) => this.removeContainer(id));
+    await this.afterLocalChange();
+    return [];
+  });
   private timer: NodeJS.Timeout | undefined;
 
   private constructor(
@@ -154,30 +178,11 @@ export class LinuxDataplane implements Dataplane {
 
   attach(task: Task, pid: number): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the network data plane is shut down'));
-    // Attaches queued together are plumbed together (in parallel, one sweep of the shared
-    // state after): a service's replicas start at once, and each container's plumbing is a
-    // few process spawns that would otherwise wait for every earlier container's.
-    return new Promise((resolve, reject) => {
-      this.pendingAttaches.push({ task, pid, resolve, reject });
-      if (this.attachQueued) return;
-      this.attachQueued = true;
-      void this.queue.push(async () => {
-        this.attachQueued = false;
-        const batch = this.pendingAttaches.splice(0);
-        await forEachLimit(batch, PARALLEL_NAMESPACES, async (a) => {
-          a.error = await this.doAttach(a.task, a.pid).then(() => undefined, (e: unknown) => (e instanceof Error ? e : new Error(String(e))));
-        });
-        await this.afterLocalChange();
-        for (const a of batch) (a.error ? a.reject(a.error) : a.resolve());
-      });
-    });
+    return this.attaches.add({ task, pid });
   }
 
   detach(taskId: string): Promise<void> {
-    return this.queue.push(async () => {
-      await this.removeContainer(taskId);
-      await this.afterLocalChange();
-    });
+    return this.detaches.add(taskId);
   }
 
   sweep(keepTaskIds: ReadonlySet<string>): Promise<void> {

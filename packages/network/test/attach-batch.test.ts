@@ -2,7 +2,7 @@
 // one sandbox creation, each gets its own interfaces and gateway address. Needs root.
 import * as assert from 'node:assert/strict';
 import { Task } from '@tswarm/api';
-import { LinuxDataplane, containerNsName, sandboxName } from '../src/index.js';
+import { LinuxDataplane, containerNsName, sandboxName, sandboxVethName } from '../src/index.js';
 import { Lab, LAB_PREFIX, listLabNetns, sh } from './lab.js';
 
 const NODE = 'nbatchaaaaaaaaaaaaaaaaaaa';
@@ -34,5 +34,16 @@ describe('LinuxDataplane plumbs concurrent attaches as one batch (root, integrat
       gateways.add(/eth1\s+inet (\S+)/.exec(addrs)![1]!);
     }
     assert.equal(gateways.size, 6, 'every container has its own gateway address');
+  });
+
+  it('unplumbs the six detached at once: their handles and sandbox veths go, the sandbox stays', async () => {
+    const ids = Array.from({ length: 6 }, (_, i) => `tb${i}${'q'.repeat(22)}`);
+    await Promise.all(ids.map((id) => dp!.detach(id)));
+    const left = listLabNetns();
+    for (const id of ids) assert.ok(!left.includes(containerNsName(LAB_PREFIX, id)), `${id}'s handle is gone`);
+    const sandbox = sandboxName(LAB_PREFIX, NET.vni, NODE);
+    assert.ok(left.includes(sandbox));
+    const links = await sh(['ip', '-n', sandbox, '-o', 'link', 'show']);
+    for (const id of ids) assert.ok(!links.includes(sandboxVethName(id)), `${sandboxVethName(id)} is gone`);
   });
 });
