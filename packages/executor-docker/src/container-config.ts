@@ -48,10 +48,6 @@ export function graceSeconds(graceMs: number): number {
 }
 
 /**
- * The create request for a task. As in Swarm, the spec's `command` replaces the image's
- * entrypoint and `args` its command; an empty list keeps the image's own.
- */
-/**
  * How containers get their network. Absent: Docker's default bridge (no overlay; used when
  * tswarmd runs without a data plane). Present: Docker's networking disabled, the data plane
  * plumbs the container's interfaces after start, and the node's files (container-files.ts)
@@ -59,6 +55,10 @@ export function graceSeconds(graceMs: number): number {
  */
 export type ContainerNetworking = ContainerFiles;
 
+/**
+ * The create request for a task. As in Swarm, the spec's `command` replaces the image's
+ * entrypoint and `args` its command; an empty list keeps the image's own.
+ */
 export function createOptions(task: Task, nodeId: string, lab: string | undefined, net?: ContainerNetworking): Docker.ContainerCreateOptions {
   const c = task.spec?.container;
   if (!c?.image) throw new Error(`task ${task.id} has no container image; the service spec must name one`);
@@ -69,11 +69,13 @@ export function createOptions(task: Task, nodeId: string, lab: string | undefine
     Env: [...c.env],
     Labels: containerLabels(task, nodeId, lab),
     Hostname: c.hostname || undefined,
+    // As CNI runtimes do: the engine creates an empty network namespace and tswarm's data
+    // plane plumbs it (overlay veths, gateway interface), so Docker's own networking never
+    // competes with ours. Disabled, not just `none`: with networking enabled every start runs
+    // Docker's libnetwork hook and sandbox, ≈ 250 ms of work for a namespace tswarm plumbs
+    // anyway. Docker then writes no resolv.conf or hosts: the node's own are mounted instead.
+    ...(net ? { NetworkDisabled: true } : {}),
     HostConfig: {
-      // As CNI runtimes do: the engine creates an empty network namespace and tswarm's data
-      // plane plumbs it (overlay veths, gateway interface), so Docker's own networking never
-      // competes with ours. With networking disabled (below) Docker writes no resolv.conf or
-      // hosts: the node's own are mounted instead.
       ...(net ? { NetworkMode: 'none', Binds: [`${net.resolvConfPath}:/etc/resolv.conf:ro`, `${net.hostsPath}:/etc/hosts:ro`] } : {}),
       NanoCpus: limits?.nanoCpus || undefined,
       Memory: limits?.memoryBytes || undefined,
@@ -81,9 +83,6 @@ export function createOptions(task: Task, nodeId: string, lab: string | undefine
       RestartPolicy: { Name: 'no' },
     },
   };
-  // Not `none` alone: a container with networking enabled gets Docker's libnetwork hook and
-  // sandbox on every start, ≈ 250 ms of work for a namespace tswarm plumbs anyway.
-  if (net) opts.NetworkDisabled = true;
   if (c.command.length > 0) opts.Entrypoint = [...c.command];
   if (c.args.length > 0) opts.Cmd = [...c.args];
   if (c.stopSignal) opts.StopSignal = c.stopSignal;
