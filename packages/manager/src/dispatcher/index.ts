@@ -7,7 +7,7 @@ export {
   type ManagerPeer,
   type TimerHandle,
 } from './contract.js';
-export { ASSIGNMENT_BATCH_MS, AssignmentStream, agentVisibleChanged, inAssignmentSet, type AssignmentsSink } from './assignments.js';
+export { ASSIGNMENT_BATCH_MS, AssignmentStream, agentVisibleChanged, inAssignmentSet } from './assignments.js';
 export { NetworkViewPublisher } from './network-view-publisher.js';
 export { flushDelayMs } from './pacing.js';
 export { HEARTBEAT_JITTER, SWEEPS_PER_PERIOD, HeartbeatTracker, jitteredPeriodMs, sweepIntervalMs } from './heartbeats.js';
