@@ -2,7 +2,7 @@
 // Invariant: for every task, the newest status not yet acknowledged by a manager is either
 // pending here or in the one batch in flight; a failed batch is merged back under any newer
 // status, so nothing newer is ever overwritten by something older.
-import type { Logger, TaskStatus, TaskStatusUpdate } from '@tswarm/api';
+import { flushDelayMs, type Logger, type TaskStatus, type TaskStatusUpdate } from '@tswarm/api';
 import type { Clock, TimerHandle } from './clock.js';
 
 /**
@@ -93,9 +93,9 @@ export class StatusReporter {
     });
   }
 
-  /** 0 when the last call is a period ago or more. */
+  /** 0 when the last call is a period ago or more (flushDelayMs, the rule the dispatcher's batchers share). */
   private untilPeriodEnds(): number {
-    return Math.max(0, this.lastSentAt + this.flushMs - this.opts.clock.now());
+    return flushDelayMs(this.lastSentAt, this.flushMs, this.opts.clock.now());
   }
 
   private async sendBatch(send: StatusSender): Promise<void> {

@@ -7,4 +7,5 @@ export * from './logger.js';
 export * from './mac.js';
 export * from './prng.js';
 export * from './wait.js';
+export * from './pacing.js';
 export * from './wire.js';

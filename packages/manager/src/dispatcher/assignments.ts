@@ -15,12 +15,12 @@ import {
   NetworkView,
   type AssignmentsMessage,
   type Logger,
+  flushDelayMs,
 } from '@tswarm/api';
 import { StatusError } from '@tswarm/ca';
 import { WatcherLaggedError, type StoreEvent, type Store, type Watcher } from '@tswarm/store';
 import { tasksTable } from '../tables.js';
 import type { TimerHandle } from './contract.js';
-import { flushDelayMs } from './pacing.js';
 import type { SessionBound } from './session-registry.js';
 
 /**

@@ -9,7 +9,6 @@ export {
 } from './contract.js';
 export { ASSIGNMENT_BATCH_MS, AssignmentStream, agentVisibleChanged, inAssignmentSet } from './assignments.js';
 export { NetworkViewPublisher } from './network-view-publisher.js';
-export { flushDelayMs } from './pacing.js';
 export { HEARTBEAT_JITTER, SWEEPS_PER_PERIOD, HeartbeatTracker, jitteredPeriodMs, sweepIntervalMs } from './heartbeats.js';
 export { FLUSH_ATTEMPTS, MAX_PENDING_WRITES, STATUS_FLUSH_MS } from './status-batcher.js';
 export { LOG_BUFFER_MESSAGES, type LogStream, type LogSubscribeOptions } from './logs.js';

@@ -7,12 +7,11 @@
 // Cost: a rebuild is O(tasks + nodes × endpoints of their networks), at most once per
 // ASSIGNMENT_BATCH_MS whatever changed — a few milliseconds at hundreds of tasks. The kernel
 // side, where cost matters more, is diffed on each node (packages/network).
-import type { Logger, NetworkView } from '@tswarm/api';
+import { flushDelayMs, type Logger, type NetworkView } from '@tswarm/api';
 import { WatcherLaggedError, type Store, type Watcher } from '@tswarm/store';
 import { clusterTable, networksTable, nodesTable, servicesTable, tasksTable } from '../tables.js';
 import { ASSIGNMENT_BATCH_MS } from './assignments.js';
 import type { TimerHandle } from './contract.js';
-import { flushDelayMs } from './pacing.js';
 import { buildNetworkViews, type NetState } from './network-views.js';
 
 export interface ViewSubscriber {

@@ -6,11 +6,10 @@
 // committed (or it turned out to be a no-op), and reject if it could not be committed.
 // The RPC acknowledges only then, so an acknowledged status is never lost: an agent whose
 // call failed keeps the report and sends it again (to this or the next leader).
-import { Node, NodeRole, NodeState, TaskState, TaskStatus, type Logger, type NodeDescription } from '@tswarm/api';
+import { flushDelayMs, Node, NodeRole, NodeState, TaskState, TaskStatus, type Logger, type NodeDescription } from '@tswarm/api';
 import { AlreadyExistsError, BatchError, VersionConflictError, type Store, type WriteTx } from '@tswarm/store';
 import { nodesTable, tasksTable } from '../tables.js';
 import type { TimerHandle } from './contract.js';
-import { flushDelayMs } from './pacing.js';
 
 /**
  * Flushes start at most once per period: one Raft entry per batch, not per task (STYLE 7).

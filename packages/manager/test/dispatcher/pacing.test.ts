@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { StatusError } from '@tswarm/ca';
-import { silentLogger, type AssignmentsMessage, type NetworkView } from '@tswarm/api';
-import { ASSIGNMENT_BATCH_MS, AssignmentStream, NetworkViewPublisher, flushDelayMs, type TimerHandle } from '../../src/index.js';
+import { flushDelayMs, silentLogger, type AssignmentsMessage, type NetworkView } from '@tswarm/api';
+import { ASSIGNMENT_BATCH_MS, AssignmentStream, NetworkViewPublisher, type TimerHandle } from '../../src/index.js';
 import { localStore, newTask, putNode, putTasks, sleep } from './harness.js';
 
 describe('batcher pacing: the first change after a quiet period at once, then at most one flush per period', () => {

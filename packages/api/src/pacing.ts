@@ -1,5 +1,6 @@
-// The pacing rule the dispatcher's batchers share (the status batcher, each node's assignment
-// stream, the network-view publisher). Pure, so it is tested without timers.
+// The pacing rule every batcher that talks to the cluster shares: the agent's status reporter,
+// and the dispatcher's status batcher, assignment streams and network-view publisher. Pure, so
+// it is tested without timers.
 
 /**
  * How long a batcher whose first pending item just arrived waits before flushing: not at all
