@@ -5,6 +5,7 @@ export * from './host.js';
 export * from './version.js';
 export * from './logger.js';
 export * from './mac.js';
+export * from './vni.js';
 export * from './prng.js';
 export * from './wait.js';
 export * from './pacing.js';

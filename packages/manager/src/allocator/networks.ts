@@ -4,7 +4,7 @@
 // pools as read in its store transaction, and writes the result in that same
 // transaction. Nothing is reserved between calls; the existing networks *are* the
 // allocation state, so a removed network frees its subnet and VNI with no bookkeeping.
-import type { IPAMConfig, Network } from '@tswarm/api';
+import { CLUSTER_VNI_MAX, CLUSTER_VNI_MIN, type IPAMConfig, type Network } from '@tswarm/api';
 import {
   blockSize,
   containsAddr,
@@ -18,9 +18,12 @@ import {
   type Cidr,
 } from './cidr.js';
 
-/** VXLAN network identifiers are 24 bits (RFC 7348 §5). Like Docker, ours start at 4096. */
-export const MIN_VNI = 4096;
-export const MAX_VNI = 2 ** 24 - 1;
+/**
+ * VXLAN network identifiers are 24 bits (RFC 7348 §5). Like Docker, ours start at 4096; the
+ * top 2^20 are the nodes' own (@tswarm/api vni.ts).
+ */
+export const MIN_VNI = CLUSTER_VNI_MIN;
+export const MAX_VNI = CLUSTER_VNI_MAX;
 /**
  * The longest prefix a network may have: a /30 still holds a gateway and one task.
  * /31 and /32 have no room for both next to network and broadcast addresses.
