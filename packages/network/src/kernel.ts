@@ -37,6 +37,15 @@ export interface NetnsState {
   readonly forwarding: boolean;
 }
 
+/** One line of `bridge -j fdb show`: a device's own entry (`dst`, `vni`) or its bridge's (`master`). */
+export interface FdbEntry {
+  readonly mac?: string;
+  readonly dst?: string;
+  readonly vni?: number;
+  readonly master?: string;
+  readonly state?: string;
+}
+
 interface IpAddrJson {
   ifindex?: number;
   ifname?: string;
@@ -71,6 +80,12 @@ export class Kernel {
   async ipBatch(ns: string | undefined, lines: readonly string[], force = false): Promise<void> {
     if (lines.length === 0) return;
     await this.runner.run(['ip', ...(ns ? ['-n', ns] : []), ...(force ? ['-force'] : []), '-batch', '-'], lines.join('\n') + '\n');
+  }
+
+  /** `ip -j -batch`: the JSON array each `show` line prints, in order (other lines print nothing). */
+  async ipBatchJson(ns: string | undefined, lines: readonly string[]): Promise<unknown[][]> {
+    const out = await this.runner.run(['ip', ...(ns ? ['-n', ns] : []), '-j', '-batch', '-'], lines.join('\n') + '\n');
+    return out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown[]);
   }
 
   async bridgeBatch(ns: string | undefined, lines: readonly string[], force = false): Promise<void> {
@@ -124,15 +139,15 @@ export class Kernel {
    * `ip -j -batch` prints one JSON array per command, one per line (`route show` is IPv4 unless told otherwise).
    */
   async netnsState(ns: string): Promise<NetnsState> {
-    const out = await this.runner.run(['ip', '-n', ns, '-j', '-batch', '-'], 'addr show\nroute show\nnetconf show\n');
-    const [links, routes, netconf] = out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown[]);
-    if (!links || !routes || !netconf) throw new Error(`ip -batch in ${ns} answered ${out.length} bytes, not three JSON arrays`);
+    const arrays = await this.ipBatchJson(ns, ['addr show', 'route show', 'netconf show']);
+    const [links, routes, netconf] = arrays;
+    if (!links || !routes || !netconf) throw new Error(`ip -batch in ${ns} answered ${arrays.length} JSON arrays, not three`);
     const all = (netconf as IpNetconfJson[]).find((c) => c.family === 'inet' && c.interface === 'all');
     return { links: parseLinks(links as IpAddrJson[]), routes: parseRoutes(routes as IpRouteJson[]), forwarding: all?.forwarding === true || all?.forwarding === 'on' };
   }
 
-  async fdb(ns: string, dev: string): Promise<{ mac?: string; dst?: string }[]> {
-    return JSON.parse((await this.runner.run(['bridge', '-n', ns, '-j', 'fdb', 'show', 'dev', dev])) || '[]') as { mac?: string; dst?: string }[];
+  async fdb(ns: string, dev: string): Promise<FdbEntry[]> {
+    return JSON.parse((await this.runner.run(['bridge', '-n', ns, '-j', 'fdb', 'show', 'dev', dev])) || '[]') as FdbEntry[];
   }
 
   async neigh(ns: string, dev: string): Promise<{ dst?: string; lladdr?: string }[]> {

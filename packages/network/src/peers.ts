@@ -68,16 +68,22 @@ export function diffPeers(programmed: PeerTable, desired: PeerTable): PeerDiff {
   return { put, del };
 }
 
-/** `bridge -batch` and `ip -batch` lines for a diff on VXLAN device `vx`. */
+/**
+ * `bridge -batch` and `ip -batch` lines for a diff on VXLAN device `vx`. Each remote endpoint is
+ * also a static entry of the sandbox bridge on `vx`'s port, which does not learn: frames a
+ * local container sends through its transmit device come into the sandbox through `vx`
+ * (tx-plan.ts, local bypass) with the container's MAC as their source, and a bridge learning
+ * there would send that container's frames to the VXLAN device.
+ */
 export function peerCommands(vx: string, diff: PeerDiff): { bridge: string[]; ip: string[] } {
   const bridge: string[] = [];
   const ip: string[] = [];
   for (const p of diff.del) {
-    bridge.push(`fdb del ${p.mac} dev ${vx} self`);
+    bridge.push(`fdb del ${p.mac} dev ${vx} self`, `fdb del ${p.mac} dev ${vx} master`);
     ip.push(`neigh del ${p.ip} dev ${vx}`);
   }
   for (const p of diff.put) {
-    bridge.push(`fdb replace ${p.mac} dev ${vx} dst ${p.dst} self permanent`);
+    bridge.push(`fdb replace ${p.mac} dev ${vx} dst ${p.dst} self permanent`, `fdb replace ${p.mac} dev ${vx} master static`);
     ip.push(`neigh replace ${p.ip} lladdr ${p.mac} dev ${vx} nud permanent`);
   }
   return { bridge, ip };
@@ -93,12 +99,17 @@ export function ipFromMac(mac: string): string | undefined {
 /**
  * What the kernel holds, from `bridge -j fdb show dev VX` and `ip -j neigh show dev VX`
  * (for adoption after a restart and for the periodic resync). A half-programmed peer (one of
- * the two entries missing) comes back with an empty `dst` or a mismatched MAC, so the next
+ * its three entries missing) comes back with an empty `dst` or a mismatched MAC, so the next
  * diff rewrites it.
  */
-export function parseKernelPeers(fdb: readonly { mac?: string; dst?: string }[], neigh: readonly { dst?: string; lladdr?: string }[]): Map<string, Peer> {
+export function parseKernelPeers(fdb: readonly { mac?: string; dst?: string; master?: string; state?: string }[], neigh: readonly { dst?: string; lladdr?: string }[]): Map<string, Peer> {
   const dstByMac = new Map<string, string>();
-  for (const f of fdb) if (f.mac && f.dst && f.mac !== '00:00:00:00:00:00') dstByMac.set(f.mac.toLowerCase(), f.dst);
+  const bridged = new Set(fdb.filter((f) => f.mac && f.master && f.state === 'static').map((f) => f.mac!.toLowerCase()));
+  for (const f of fdb) {
+    if (!f.mac || !f.dst || f.mac === '00:00:00:00:00:00') continue;
+    const mac = f.mac.toLowerCase();
+    dstByMac.set(mac, bridged.has(mac) ? f.dst : ''); // without its bridge entry: rewrite
+  }
   const out = new Map<string, Peer>();
   for (const n of neigh) {
     if (!n.dst || !n.lladdr) continue;

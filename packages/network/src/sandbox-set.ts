@@ -6,7 +6,7 @@ import type { Logger, NetworkView } from '@tswarm/api';
 import type { GatewayPlan } from './gateway.js';
 import type { Kernel } from './kernel.js';
 import { overlayMtu, underlayMtu } from './mtu.js';
-import { INGRESS_SANDBOX_GW_LINK, SANDBOX_BRIDGE, sandboxBridgeMac, sandboxName } from './names.js';
+import { INGRESS_SANDBOX_GW_LINK, SANDBOX_BRIDGE, sandboxBridgeMac, sandboxName, vxlanName } from './names.js';
 import { bridgeAddrLines, planSandboxLb, renderLbDiff, renderLbFull, type LbPlan } from './lb.js';
 import { desiredPeers, diffPeers, underlayHost, type Peer } from './peers.js';
 import { ingressNetworkOf, needsIngressMesh, renderIngressTable } from './ports.js';
@@ -77,6 +77,8 @@ export class SandboxSet {
     const br = links.find((l) => l.ifname === SANDBOX_BRIDGE);
     const hasGw = links.some((l) => l.ifname === INGRESS_SANDBOX_GW_LINK);
     await this.quiet(name); // made by an older tswarmd, perhaps
+    // …whose bridge learned on the VXLAN port (peers.ts peerCommands says why it must not).
+    if (br) await this.k.ipBatch(name, [`link set dev ${vxlanName(vni)} type bridge_slave learning off`]).catch((e: unknown) => this.log.warn('sandbox bridge still learns on its VXLAN port', { sandbox: name, error: String(e) }));
     // An older tswarmd left br0's MAC to the kernel: set it, as a new sandbox has it.
     let bridgeMac = sandboxBridgeMac(this.ids.nodeId, vni);
     if (hasGw || !br) bridgeMac = br?.mac ?? bridgeMac;

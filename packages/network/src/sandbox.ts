@@ -78,6 +78,8 @@ export async function createSandbox(k: Kernel, s: SandboxSpec): Promise<void> {
       'link set lo up',
       `link add ${SANDBOX_BRIDGE} mtu ${s.mtu} address ${s.bridgeMac} type bridge`,
       `link set ${vx} master ${SANDBOX_BRIDGE} up`,
+      // Remote MACs are static entries on this port (peers.ts peerCommands), which must not learn.
+      `link set dev ${vx} type bridge_slave learning off`,
       `link set ${SANDBOX_BRIDGE} up`,
     ]);
     await applySandboxSettings(k, s.name);

@@ -115,24 +115,34 @@ describe('static VXLAN peers (pure, RFC 7348 §4: no learning, no flooding)', ()
     assert.deepEqual(d.put.map((x) => x.ip), ['10.0.1.8']);
     assert.deepEqual(d.del.map((x) => x.ip), ['10.0.1.7']);
     assert.deepEqual(peerCommands('vx4097', d), {
-      bridge: ['fdb del 02:42:0a:00:01:07 dev vx4097 self', 'fdb replace 02:42:0a:00:01:08 dev vx4097 dst 192.168.1.2 self permanent'],
+      bridge: [
+        'fdb del 02:42:0a:00:01:07 dev vx4097 self', 'fdb del 02:42:0a:00:01:07 dev vx4097 master',
+        'fdb replace 02:42:0a:00:01:08 dev vx4097 dst 192.168.1.2 self permanent', 'fdb replace 02:42:0a:00:01:08 dev vx4097 master static',
+      ],
       ip: ['neigh del 10.0.1.7 dev vx4097', 'neigh replace 10.0.1.8 lladdr 02:42:0a:00:01:08 dev vx4097 nud permanent'],
     });
     assert.deepEqual(diffPeers(old, old), { put: [], del: [] });
   });
 
   it('reads kernel state back so that half-programmed peers are rewritten', () => {
+    const bridged = (mac: string) => ({ mac, master: 'br0', state: 'static' });
     const k = parseKernelPeers(
-      [{ mac: '02:42:0a:00:01:06', dst: '192.168.1.2' }, { mac: '02:42:0a:00:01:09', dst: '192.168.1.3' }, { mac: '00:00:00:00:00:00', dst: '1.1.1.1' }],
-      [{ dst: '10.0.1.6', lladdr: '02:42:0a:00:01:06' }, { dst: '10.0.1.7', lladdr: '02:42:0a:00:01:07' }],
+      [
+        { mac: '02:42:0a:00:01:06', dst: '192.168.1.2' }, bridged('02:42:0a:00:01:06'),
+        { mac: '02:42:0a:00:01:09', dst: '192.168.1.3' }, bridged('02:42:0a:00:01:09'),
+        { mac: '02:42:0a:00:01:0a', dst: '192.168.1.3' }, // no bridge entry
+        { mac: '00:00:00:00:00:00', dst: '1.1.1.1' }, { mac: '06:00:00:00:00:01', master: 'br0', state: 'permanent' },
+      ],
+      [{ dst: '10.0.1.6', lladdr: '02:42:0a:00:01:06' }, { dst: '10.0.1.7', lladdr: '02:42:0a:00:01:07' }, { dst: '10.0.1.10', lladdr: '02:42:0a:00:01:0a' }],
     );
     const want = new Map<string, Peer>([
       ['10.0.1.6', { ip: '10.0.1.6', mac: '02:42:0a:00:01:06', dst: '192.168.1.2' }],
       ['10.0.1.7', { ip: '10.0.1.7', mac: '02:42:0a:00:01:07', dst: '192.168.1.2' }],
       ['10.0.1.9', { ip: '10.0.1.9', mac: '02:42:0a:00:01:09', dst: '192.168.1.3' }],
+      ['10.0.1.10', { ip: '10.0.1.10', mac: '02:42:0a:00:01:0a', dst: '192.168.1.3' }],
     ]);
     const d = diffPeers(k, want);
-    assert.deepEqual(d.put.map((p) => p.ip), ['10.0.1.7', '10.0.1.9']);
+    assert.deepEqual(d.put.map((p) => p.ip), ['10.0.1.7', '10.0.1.9', '10.0.1.10']);
     assert.deepEqual(d.del, []);
   });
 });
