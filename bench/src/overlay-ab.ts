@@ -1,12 +1,13 @@
 // `npm run bench -- overlay-ab`: what the overlay's eBPF fast path (packages/network/src/ebpf)
-// is worth, measured inside one lab so that the run-to-run noise of this shared machine (±10 %)
-// cancels: iperf3 container h1 → container h2 (pinned and timed as in `overlay`), in rounds
-// that alternate "ebpf" (as deployed) and "bridge" — a filter in front of the fast path's
-// (tc pref 1 < its pref 10, on the VXLAN device and every container veth of both sandboxes)
-// whose program returns TC_ACT_OK, which ends classification so frames take the sandbox
-// bridge exactly as without the fast path. Which mode goes first alternates per round. Each
-// round prints both throughputs and the sandbox veths' transmit counters (≈ 0 when frames
-// skip the bridge: the proof the mode is what it says); the result is the median of the
+// and the containers' transmit devices (tx-plan.ts) are worth, measured inside one lab so that
+// the run-to-run noise of this shared machine (±10 %) cancels: iperf3 container h1 → container
+// h2 (pinned and timed as in `overlay`), in rounds that alternate "ebpf" (as deployed) and
+// "bridge" — a filter in front of the fast path's (tc pref 1 < its pref 10, on the VXLAN device
+// and every container veth of both sandboxes, and on each container's eth0 egress) whose
+// program returns TC_ACT_OK, which ends classification so frames take the veths and the
+// sandbox bridge exactly as without the fast path. Which mode goes first alternates per round. Each
+// round prints both throughputs and the frames the sandbox veths carried both ways (≈ 0 when
+// frames skip them: the proof the mode is what it says); the result is the median of the
 // per-round ratios ebpf/bridge.
 import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { containersOn, formSwarm, Lab, nodeIds, runningTasks, tswarmOk } from '@tswarm/e2e';
@@ -35,7 +36,7 @@ async function tc(sandbox: string, lines: string[]): Promise<void> {
 }
 
 export async function overlayAbBench(): Promise<void> {
-  console.log(`overlay A/B: the eBPF fast path against the bridge path in one lab, ${ROUNDS} rounds (load ${loadavg()}).`);
+  console.log(`overlay A/B: the eBPF fast path and transmit devices against the veths and bridge path in one lab, ${ROUNDS} rounds (load ${loadavg()}).`);
   const lab = await Lab.up(2, LAB);
   const loader = nativeLoader();
   const fd = loader.loadSchedCls('tsw_ab_bypass', new Asm().movImm(0, TC_ACT_OK).exit().assemble());
@@ -54,19 +55,22 @@ export async function overlayAbBench(): Promise<void> {
     const sandboxes = readdirSync('/run/netns').filter((n) => n.startsWith(`${LAB.prefix}-ov`));
     if (sandboxes.length !== 2) throw new Error(`expected the app sandbox on h1 and h2, found: ${sandboxes.join(' ') || 'none'}`);
 
+    // The containers' handles (names.ts containerNsName): their eth0 egress holds the transmit program.
+    const containers = readdirSync('/run/netns').filter((n) => n.startsWith(`${LAB.prefix}-c`));
     const setMode = async (mode: 'ebpf' | 'bridge'): Promise<void> => {
-      for (const sb of sandboxes) {
-        const devs = await fastPathDevices(sb);
-        await tc(sb, devs.map((d) => (mode === 'bridge'
-          ? `filter replace dev ${d} ingress pref ${BYPASS_PREF} handle 1 bpf da object-pinned ${BYPASS_PIN}`
-          : `filter del dev ${d} ingress pref ${BYPASS_PREF}`)));
-      }
+      const line = (dev: string, hook: 'ingress' | 'egress'): string => (mode === 'bridge'
+        ? `filter replace dev ${dev} ${hook} pref ${BYPASS_PREF} handle 1 bpf da object-pinned ${BYPASS_PIN}`
+        : `filter del dev ${dev} ${hook} pref ${BYPASS_PREF}`);
+      for (const sb of sandboxes) await tc(sb, (await fastPathDevices(sb)).map((d) => line(d, 'ingress')));
+      for (const c of containers) await tc(c, [line('eth0', 'egress')]);
     };
-    const vethTx = async (): Promise<number> => {
+    /** Frames the sandbox-side veths carried, both ways (≈ 0 when the containers' frames skip them). */
+    const vethFrames = async (): Promise<number> => {
       let sum = 0;
       for (const sb of sandboxes) {
         for (const d of (await fastPathDevices(sb)).slice(1)) {
-          sum += (JSON.parse(await runOk(['ip', '-n', sb, '-j', '-s', 'link', 'show', 'dev', d])) as { stats64: { tx: { packets: number } } }[])[0]!.stats64.tx.packets;
+          const [l] = JSON.parse(await runOk(['ip', '-n', sb, '-j', '-s', 'link', 'show', 'dev', d])) as { stats64: { tx: { packets: number }; rx: { packets: number } } }[];
+          sum += l!.stats64.tx.packets + l!.stats64.rx.packets;
         }
       }
       return sum;
@@ -78,12 +82,12 @@ export async function overlayAbBench(): Promise<void> {
       const tx = { ebpf: 0, bridge: 0 };
       for (const mode of r % 2 === 0 ? (['ebpf', 'bridge'] as const) : (['bridge', 'ebpf'] as const)) {
         await setMode(mode);
-        const before = await vethTx();
+        const before = await vethFrames();
         gbps[mode] = await iperf(inPid(pid2), inPid(pid1), target);
-        tx[mode] = (await vethTx()) - before;
+        tx[mode] = (await vethFrames()) - before;
       }
       ratios.push(gbps.ebpf / gbps.bridge);
-      console.log(`round ${r + 1}: ebpf ${gbps.ebpf.toFixed(2)} Gbit/s (sandbox veths transmitted ${tx.ebpf} packets), bridge ${gbps.bridge.toFixed(2)} (${tx.bridge}), ratio ${ratios[r]!.toFixed(3)}`);
+      console.log(`round ${r + 1}: ebpf ${gbps.ebpf.toFixed(2)} Gbit/s (sandbox veths carried ${tx.ebpf} frames), bridge ${gbps.bridge.toFixed(2)} (${tx.bridge}), ratio ${ratios[r]!.toFixed(3)}`);
     }
     await setMode('ebpf');
     const s = [...ratios].sort((a, b) => a - b);

@@ -64,9 +64,10 @@ async function addVeth(k: Kernel, ns: string | undefined, name: string, lines: r
 
 /**
  * Plumbs what is missing. `allocate` is called only when the container has no gateway
- * address yet; `release` gets it back if plumbing then fails.
+ * address yet; `release` gets it back if plumbing then fails. Returns the gateway address and
+ * the container's links as read before (none when it was not seen before).
  */
-export async function plumbContainer(k: Kernel, p: PlumbSpec, allocate: () => string, release: (ip: string) => void, seenBefore = true): Promise<{ gatewayIp: string }> {
+export async function plumbContainer(k: Kernel, p: PlumbSpec, allocate: () => string, release: (ip: string) => void, seenBefore = true): Promise<{ gatewayIp: string; links: readonly KernelLink[] }> {
   const links = seenBefore ? await k.links(p.nsName) : [];
   const inner: string[] = ['link set lo up'];
   for (const [i, net] of p.nets.entries()) {
@@ -106,7 +107,7 @@ export async function plumbContainer(k: Kernel, p: PlumbSpec, allocate: () => st
     if (fresh) release(gatewayIp);
     throw e;
   }
-  return { gatewayIp };
+  return { gatewayIp, links };
 }
 
 /**

@@ -29,6 +29,7 @@ import { DEFAULT_VXLAN_PORT, deleteSandbox } from './sandbox.js';
 import { renderUnderlayNotrack } from './host-table.js';
 import { forEachLimit, QueueBatch, SerialQueue } from './serial.js';
 import { SandboxSet } from './sandbox-set.js';
+import { TxDevices, type TxNet } from './tx-devices.js';
 import { syncHostPorts, syncIngress, type PortsState } from './mesh.js';
 
 export interface LinuxDataplaneOptions {
@@ -110,6 +111,7 @@ export class LinuxDataplane implements Dataplane {
       }
     });
     await this.afterLocalChange();
+    if (this.tx?.hasPlanned) void this.queue.push(() => this.makeTxDevices());
     return errors;
   });
   /**
@@ -130,6 +132,8 @@ export class LinuxDataplane implements Dataplane {
     private readonly gateway: GatewayPlan,
     private readonly alloc: GatewayAllocator,
     private readonly sandboxes: SandboxSet,
+    /** The containers' transmit devices (tx-plan.ts); undefined without the eBPF fast path. */
+    private readonly tx: TxDevices | undefined,
     private readonly log: Logger,
   ) {
     this.containerDns = [gateway.bridgeIp];
@@ -148,7 +152,8 @@ export class LinuxDataplane implements Dataplane {
       const vni = parseSandboxName(opts.namePrefix, opts.nodeId, name);
       if (vni !== undefined) await sandboxes.adopt(name, vni);
     }
-    const dp = new LinuxDataplane(opts, k, gateway, alloc, sandboxes, log);
+    const tx = fast ? new TxDevices(k, fast, opts, log) : undefined;
+    const dp = new LinuxDataplane(opts, k, gateway, alloc, sandboxes, tx, log);
     const period = opts.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS;
     if (period > 0) {
       const sandboxesEvery = Math.max(1, Math.round((opts.sandboxResyncIntervalMs ?? DEFAULT_SANDBOX_RESYNC_INTERVAL_MS) / period));
@@ -242,12 +247,17 @@ export class LinuxDataplane implements Dataplane {
     try {
       const seenBefore = await ensureHandle(this.k, nsName, pid);
       const plumbed: { networkId: string; sandbox: string; cidr: string; mtu: number }[] = [];
-      for (const n of nets) {
+      const txNets: TxNet[] = [];
+      const dstPort = this.view?.dataPathPort || DEFAULT_VXLAN_PORT;
+      for (const [index, n] of nets.entries()) {
         const sb = await this.sandboxes.ensure(n.vni, n.networkId, this.view);
         plumbed.push({ networkId: n.networkId, sandbox: sb.name, cidr: n.cidr, mtu: sb.mtu });
+        // The routing mesh's replies go to br0s whose MAC changes with the ingress address: not worth a device.
+        if (!n.ingress) txNets.push({ index, networkId: n.networkId, vni: n.vni, mtu: sb.mtu, dstPort, bridgeMac: sb.bridgeMac });
       }
-      const { gatewayIp } = await plumbContainer(this.k, { taskId: task.id, nsName, nets: plumbed, gateway: this.gateway }, () => this.alloc.allocate(), (ip) => this.alloc.release(ip), seenBefore);
+      const { gatewayIp, links } = await plumbContainer(this.k, { taskId: task.id, nsName, nets: plumbed, gateway: this.gateway }, () => this.alloc.allocate(), (ip) => this.alloc.release(ip), seenBefore);
       this.alloc.reserve(gatewayIp);
+      this.tx?.plan(task.id, nsName, txNets, links);
       // A container plumbed by a tswarmd from before 2026-11-27 has VIP DNAT in its own
       // namespace, which would take its VIP connections before the sandbox's (lb.ts).
       if (seenBefore) await this.k.nft(nsName, dropTableScript(LB_TABLE)).catch(() => undefined);
@@ -264,9 +274,17 @@ export class LinuxDataplane implements Dataplane {
     // The caller (the attach batch) runs afterLocalChange once for the whole batch.
   }
 
+  /** The transmit devices of containers attached since the last time (tx-devices.ts plan), programmed at once when a view is known. */
+  private async makeTxDevices(): Promise<void> {
+    if (this.closed || !this.tx) return;
+    await this.tx.makePlanned();
+    if (this.view) await this.tx.sync(this.view);
+  }
+
   private async applyView(view: NetworkView): Promise<void> {
     this.view = view;
     await this.sandboxes.reconcileMesh(view, this.gateway, this.localVnis(), this.swept);
+    await this.tx?.sync(view); // before the sandboxes' peers: see tx-plan.ts
     await this.sandboxes.syncAllPeers(view);
     await this.sandboxes.syncFastPath(this.localEndpoints());
     await this.sandboxes.syncLb(view, this.localAddrs());
@@ -327,6 +345,7 @@ export class LinuxDataplane implements Dataplane {
   private async removeContainer(taskId: string): Promise<void> {
     const c = this.containers.get(taskId);
     this.containers.delete(taskId);
+    await this.tx?.remove(taskId);
     await unplumbContainer(this.k, taskId, containerNsName(this.opts.namePrefix, taskId), this.sandboxes.names());
     if (c) this.alloc.release(c.gatewayIp);
   }

@@ -94,3 +94,8 @@ export const macFromIp = (ip: string): string => macForIPv4(ip);
 export function serviceChainName(serviceId: string): string {
   return `svc_${serviceId.replace(/[^A-Za-z0-9_]/g, '_')}`;
 }
+
+/** The base of the bpffs pins that hand a container's transmit programs to tc (ebpf/fastpath.ts); this node's only. */
+export function txPinBase(prefix: string, nodeId: string, taskId: string): string {
+  return `${prefix}-${nodeToken(nodeId)}-${taskId.slice(0, 12)}`;
+}

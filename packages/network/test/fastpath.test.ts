@@ -9,7 +9,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { NetworkView, Task, silentLogger, type NetworkEndpoint } from '@tswarm/api';
 import {
-  Asm, FastPath, LinuxDataplane, type BpfLoader, PIN_DIR, containerNsName, detachLines, execRunner, fromOverlayProgram, nativeLoader, sandboxName, sandboxVethName, toOverlayProgram, vxlanName,
+  Asm, FastPath, LinuxDataplane, type BpfLoader, PIN_DIR, containerNsName, detachLines, execRunner, fromOverlayProgram, nativeLoader, sandboxName, sandboxVethName, toOverlayProgram,
+  toTxDeviceProgram, txDeviceName, txVniCandidate, vxlanName,
 } from '../src/index.js';
 import { Kernel } from '../src/kernel.js';
 import { Lab, LAB_PREFIX, ingressFilters, inNs, listLabNetns, sh, trySh, warningRecorder } from './lab.js';
@@ -31,9 +32,25 @@ const task = (id: string): Task => Task.fromPartial({ id, serviceId: 'svc', netw
 const cns = (id: string): string => containerNsName(LAB_PREFIX, id);
 const sb = (node: string): string => sandboxName(LAB_PREFIX, NET.vni, node);
 
-async function txPackets(sandbox: string, dev: string): Promise<number> {
-  const [l] = JSON.parse(await sh(['ip', '-n', sandbox, '-j', '-s', 'link', 'show', 'dev', dev])) as { stats64: { tx: { packets: number } } }[];
-  return l!.stats64.tx.packets;
+async function stats(ns: string, dev: string): Promise<{ tx: number; rx: number }> {
+  const [l] = JSON.parse(await sh(['ip', '-n', ns, '-j', '-s', 'link', 'show', 'dev', dev])) as { stats64: { tx: { packets: number }; rx: { packets: number } } }[];
+  return { tx: l!.stats64.tx.packets, rx: l!.stats64.rx.packets };
+}
+async function txPackets(ns: string, dev: string): Promise<number> {
+  return (await stats(ns, dev)).tx;
+}
+/** Frames the sandbox-side veth received from its container: what the container sent through its veth. */
+async function fromContainer(sandbox: string, taskId: string): Promise<number> {
+  return (await stats(sandbox, sandboxVethName(taskId))).rx;
+}
+/** The tc filters on device `dev`'s egress hook in namespace `ns`. */
+function egressFilters(ns: string, dev: string): Promise<string> {
+  return sh(inNs(ns, ['tc', 'filter', 'show', 'dev', dev, 'egress']));
+}
+/** A transmit device's forwarding entries as `MAC dst VNI` lines, sorted. */
+async function txFdb(taskId: string): Promise<string[]> {
+  const raw = JSON.parse(await sh(['bridge', '-n', cns(taskId), '-j', 'fdb', 'show', 'dev', txDeviceName(0)])) as { mac: string; dst?: string; vni?: number }[];
+  return raw.filter((e) => e.dst).map((e) => `${e.mac} ${e.dst} ${e.vni}`).sort();
 }
 
 /** `count` pings from container `from` to `to`, each waiting for its reply; the number answered. */
@@ -83,6 +100,7 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
     await new Promise((r) => setTimeout(r, 150)); // let unshare enter its new namespace
     await dp1.attach(task(T.a), pids.get(T.a)!);
     await dp2.attach(task(T.b), pids.get(T.b)!);
+    await Promise.all([dp1.idle(), dp2.idle()]); // the transmit devices follow the attach
   });
 
   after(() => lab.destroy());
@@ -91,25 +109,48 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
     const loader = nativeLoader();
     const endpoints = Array.from({ length: 64 }, (_, i) => ({ mac: `02:42:0a:00:01:${i.toString(16).padStart(2, '0')}`, ifindex: 100 + i }));
     const plan = { vxlanIfindex: 3, bridgeMac: '02:00:00:00:00:01', endpoints, localMacs: endpoints.map((e) => e.mac) };
-    for (const a of [fromOverlayProgram(plan), toOverlayProgram(plan)]) {
+    for (const a of [fromOverlayProgram(plan), toOverlayProgram(plan), toTxDeviceProgram({ txIfindex: 4, bridgeMac: plan.bridgeMac })]) {
       loader.close(loader.loadSchedCls('tsw_test', a.assemble()));
     }
     assert.throws(() => loader.loadSchedCls('tsw_test', new Asm().exit().assemble()), /BPF_PROG_LOAD: Permission denied \(verifier: .*R0 !read_ok/);
   });
 
-  it('attaches from-overlay to the VXLAN device and to-overlay to the local endpoint\'s veth, and leaves no pin', async () => {
+  it('attaches from-overlay to the VXLAN device, to-overlay to the local endpoint\'s veth and the transmit programs in the container, and leaves no pin', async () => {
     assert.deepEqual(warnings, []);
     for (const [node, id] of [[N1, T.a], [N2, T.b]] as const) {
       assert.match(await ingressFilters(sb(node), vxlanName(NET.vni)), /direct-action .*name tsw_from_ovl/);
       assert.match(await ingressFilters(sb(node), sandboxVethName(id)), /direct-action .*name tsw_to_ovl/);
+      assert.match(await egressFilters(cns(id), 'eth0'), /direct-action .*name tsw_to_tx/);
+      assert.match(await ingressFilters(cns(id), txDeviceName(0)), /direct-action .*name tsw_tx_drop/);
     }
     assert.deepEqual(pins(), []);
   });
 
-  it('unicast both ways skips the sandbox bridge: the veths toward the containers transmit nothing while pings and 20 MB cross', async () => {
+  it('a container\'s transmit device holds the network\'s remote endpoints and a default entry to its own node, sending with the network\'s VNI', async () => {
+    assert.deepEqual(await txFdb(T.a), [`00:00:00:00:00:00 192.168.251.1 ${NET.vni}`, `02:42:0a:e9:01:0c 192.168.251.2 ${NET.vni}`, `02:42:0a:e9:01:0e 192.168.251.2 ${NET.vni}`]);
+    assert.deepEqual(await txFdb(T.b), [`00:00:00:00:00:00 192.168.251.2 ${NET.vni}`, `02:42:0a:e9:01:0b 192.168.251.1 ${NET.vni}`, `02:42:0a:e9:01:0d 192.168.251.1 ${NET.vni}`]);
+    const [dev] = JSON.parse(await sh(['ip', '-n', cns(T.a), '-d', '-j', 'link', 'show', 'dev', txDeviceName(0)])) as { linkinfo: { info_data: { id: number; port: number } }; flags: string[] }[];
+    assert.deepEqual([dev!.linkinfo.info_data.id, dev!.linkinfo.info_data.port], [txVniCandidate(T.a, 0, 0), 4789]);
+    assert.ok(dev!.flags.includes('NOARP') && dev!.flags.includes('UP'), dev!.flags.join(' '));
+  });
+
+  it('an endpoint a later view brings is added to the local containers\' transmit devices, and taken out when it goes', async () => {
+    const e = { networkId: NET.id, taskId: 'tfasteeeeeeeeeeeeeeeeeeee', nodeId: N2, addr: '10.233.1.15/24', serviceId: 'svc', active: true };
+    const v = view();
+    dp1!.setView(NetworkView.fromPartial({ ...v, endpoints: [...v.endpoints, e] }));
+    await dp1!.idle();
+    assert.ok((await txFdb(T.a)).includes(`02:42:0a:e9:01:0f 192.168.251.2 ${NET.vni}`));
+    dp1!.setView(view());
+    await dp1!.idle();
+    assert.equal((await txFdb(T.a)).length, 3);
+  });
+
+  it('unicast both ways skips the sandbox bridge and the veths: the containers send through their transmit devices and receive past the bridge while pings and 20 MB cross', async () => {
     const va = () => txPackets(sb(N1), sandboxVethName(T.a));
     const vb = () => txPackets(sb(N2), sandboxVethName(T.b));
     const [a0, b0] = [await va(), await vb()];
+    const [fa0, fb0] = [await fromContainer(sb(N1), T.a), await fromContainer(sb(N2), T.b)];
+    const [xa0, xb0] = [await txPackets(cns(T.a), txDeviceName(0)), await txPackets(cns(T.b), txDeviceName(0))];
     assert.equal(await pings(T.a, ADDR[T.b]![1]), 20); // first contact: ARP through the bridge, answered by the VXLAN proxy
     assert.equal(await pings(T.b, ADDR[T.a]![1]), 20);
     for (const [from, to] of [[T.a, T.b], [T.b, T.a]] as const) {
@@ -123,24 +164,47 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
     // would be a transmit; what remains is what the bridge floods (ARP, br0's own IPv6 multicast).
     const [da, db] = [(await va()) - a0, (await vb()) - b0];
     assert.ok(da <= FLOODED && db <= FLOODED, `veth transmits through the bridge: ${da} toward a, ${db} toward b`);
+    // The way out: ARP (a broadcast) is all that crosses the veths; thousands of frames leave by the devices.
+    const [fa, fb] = [(await fromContainer(sb(N1), T.a)) - fa0, (await fromContainer(sb(N2), T.b)) - fb0];
+    assert.ok(fa <= FLOODED && fb <= FLOODED, `frames the containers sent through their veths: a ${fa}, b ${fb}`);
+    const [xa, xb] = [(await txPackets(cns(T.a), txDeviceName(0))) - xa0, (await txPackets(cns(T.b), txDeviceName(0))) - xb0];
+    assert.ok(xa >= 200 && xb >= 200, `frames through the transmit devices: a ${xa}, b ${xb}`); // 20 pings and 20 MB in ≤ 64-KB GSO frames, or ACKs
   });
 
-  it('control: with the filters taken off, the same pings go through the bridge and move those counters', async () => {
+  it('control: with the filters taken off, the same pings go through the veths and the bridge and move those counters', async () => {
     const k = new Kernel(execRunner());
-    for (const [node, id] of [[N1, T.a], [N2, T.b]] as const) await k.tcBatchIn(sb(node), detachLines([vxlanName(NET.vni), sandboxVethName(id)]));
+    for (const [node, id] of [[N1, T.a], [N2, T.b]] as const) {
+      await k.tcBatchIn(sb(node), detachLines([vxlanName(NET.vni), sandboxVethName(id)]));
+      await k.tcBatchIn(cns(id), ['filter del dev eth0 egress pref 10']);
+    }
     const [a0, b0] = [await txPackets(sb(N1), sandboxVethName(T.a)), await txPackets(sb(N2), sandboxVethName(T.b))];
+    const fa0 = await fromContainer(sb(N1), T.a);
     assert.equal(await pings(T.a, ADDR[T.b]![1]), 20);
     const [da, db] = [(await txPackets(sb(N1), sandboxVethName(T.a))) - a0, (await txPackets(sb(N2), sandboxVethName(T.b))) - b0];
     assert.ok(da >= 20 && db >= 20, `${da} toward a, ${db} toward b`);
+    assert.ok((await fromContainer(sb(N1), T.a)) - fa0 >= 20, 'a sent through its veth');
   });
 
-  it('a new local endpoint joins the programs; containers on one host still meet through the bridge', async () => {
+  it('a new local endpoint joins the programs; containers on one host meet through the sandbox\'s VXLAN device (local bypass), not the bridge', async () => {
+    // A device of h1 already holds c's first node-local VNI: c's takes the next.
+    await sh(['ip', 'netns', 'exec', h1, 'ip', 'link', 'add', 'vxblock', 'type', 'vxlan', 'id', String(txVniCandidate(T.c, 0, 0)), 'dstport', '4789', 'nolearning']);
     await dp1!.attach(task(T.c), pids.get(T.c)!); // h1's programs are rebuilt for a and c
+    await dp1!.idle(); // c's transmit device follows the attach
+    await sh(['ip', 'netns', 'exec', h1, 'ip', 'link', 'del', 'vxblock']);
+    const [cdev] = JSON.parse(await sh(['ip', '-n', cns(T.c), '-d', '-j', 'link', 'show', 'dev', txDeviceName(0)])) as { linkinfo: { info_data: { id: number } } }[];
+    assert.equal(cdev!.linkinfo.info_data.id, txVniCandidate(T.c, 0, 1));
     await dp2!.attach(task(T.d), pids.get(T.d)!); // h2's for b and d
-    for (const [node, id] of [[N1, T.a], [N1, T.c], [N2, T.b], [N2, T.d]] as const) assert.match(await ingressFilters(sb(node), sandboxVethName(id)), /tsw_to_ovl/, id);
-    const c0 = await txPackets(sb(N1), sandboxVethName(T.c));
-    assert.equal(await pings(T.a, ADDR[T.c]![1]), 20); // same host: bridge
-    assert.ok((await txPackets(sb(N1), sandboxVethName(T.c))) - c0 >= 20, 'local traffic must cross the bridge');
+    await Promise.all([dp1!.idle(), dp2!.idle()]);
+    for (const [node, id] of [[N1, T.a], [N1, T.c], [N2, T.b], [N2, T.d]] as const) {
+      assert.match(await ingressFilters(sb(node), sandboxVethName(id)), /tsw_to_ovl/, id);
+      if (id === T.c || id === T.d) assert.match(await egressFilters(cns(id), 'eth0'), /tsw_to_tx/, id);
+    }
+    // c's requests to a (a's own programs are off since the control above, so its replies take the veth and the bridge).
+    const a0 = await txPackets(sb(N1), sandboxVethName(T.a));
+    const x0 = await txPackets(cns(T.c), txDeviceName(0));
+    assert.equal(await pings(T.c, ADDR[T.a]![1]), 20); // same host
+    assert.ok((await txPackets(sb(N1), sandboxVethName(T.a))) - a0 <= FLOODED, 'local traffic skips the bridge');
+    assert.ok((await txPackets(cns(T.c), txDeviceName(0))) - x0 >= 20, 'c sent through its transmit device');
     const d0 = await txPackets(sb(N2), sandboxVethName(T.d));
     assert.equal(await pings(T.c, ADDR[T.d]![1], 50), 50); // across hosts: fast path (through the bridge: ≥ 50 transmits)
     assert.ok((await txPackets(sb(N2), sandboxVethName(T.d))) - d0 <= FLOODED);
@@ -149,6 +213,8 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
   it('a detached endpoint leaves the programs and the last one takes the sandbox with it; no pin anywhere', async () => {
     await dp1!.detach(T.c);
     assert.match(await ingressFilters(sb(N1), vxlanName(NET.vni)), /tsw_from_ovl/);
+    const left = await trySh(['nsenter', '-t', String(pids.get(T.c)), '-n', 'ip', '-o', 'link', 'show']);
+    assert.doesNotMatch(left.out, /vxtx0/, 'the running container keeps no transmit device');
     assert.equal(await pings(T.a, ADDR[T.b]![1]), 20);
     await dp1!.sweep(new Set([T.a]));
     await dp1!.detach(T.a);
@@ -173,7 +239,12 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
     dp1.setView(view());
     warnings.length = 0;
     await dp1.attach(task(T.a), pids.get(T.a)!);
-    assert.deepEqual(warnings, [`eBPF fast path not applied; the sandbox bridge carries the traffic {"sandbox":"${sb(N1)}","error":"Error: refused for the test"}`]);
+    await dp1.idle();
+    assert.deepEqual(warnings, [
+      `eBPF fast path not applied; the sandbox bridge carries the traffic {"sandbox":"${sb(N1)}","error":"Error: refused for the test"}`,
+      `transmit devices not programmed; the container sends through its veth {"task":"${T.a}","error":"Error: refused for the test"}`,
+    ]);
+    assert.equal((await egressFilters(cns(T.a), 'eth0')).trim(), '');
     assert.equal((await ingressFilters(sb(N1), vxlanName(NET.vni))).trim(), '');
     assert.equal((await ingressFilters(sb(N1), sandboxVethName(T.a))).trim(), '');
     const a0 = await txPackets(sb(N1), sandboxVethName(T.a));

@@ -14,10 +14,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'no
 import { join } from 'node:path';
 import type { Logger } from '@tswarm/api';
 import type { Kernel } from '../kernel.js';
-import { SANDBOX_BRIDGE, parseSandboxName, vxlanName } from '../names.js';
+import { SANDBOX_BRIDGE, nodeToken, parseSandboxName, vxlanName } from '../names.js';
 import { nativeLoader, type BpfLoader } from './loader.js';
-import { attachLines, detachLines, planFastPath, type SandboxEndpoint } from './plan.js';
-import { fromOverlayProgram, toOverlayProgram } from './programs.js';
+import { attachLines, detachLines, FASTPATH_PREF, planFastPath, txAttachLines, type SandboxEndpoint } from './plan.js';
+import { dropProgram, fromOverlayProgram, toOverlayProgram, toTxDeviceProgram, type TxPlan } from './programs.js';
 
 export const BPFFS = '/sys/fs/bpf';
 export const PIN_DIR = `${BPFFS}/tswarm`;
@@ -33,6 +33,18 @@ function bpffsMounted(): boolean {
 /** bpffs forbids dots in names ("reserved for future use"), hence `-`. */
 function pinName(sandbox: string, kind: 'from' | 'to'): string {
   return `${sandbox}-${kind}`;
+}
+
+/** Pins of a container's transmit programs: `<prefix>-<node8>-<task12>-txN` and `…-drop` (names.ts txPinBase). */
+const TX_PIN = /^(.*)-[0-9a-z]+-(tx\d+|drop)$/;
+
+/** One container interface and its transmit device (tx-plan.ts), with what its program needs. */
+export interface TxAttachment {
+  /** The container's interface (ethN). */
+  readonly eth: string;
+  /** Its transmit device (vxtxN). */
+  readonly tx: string;
+  readonly plan: TxPlan;
 }
 
 /**
@@ -79,10 +91,12 @@ export class FastPath {
       for (const f of readdirSync(pinDir)) {
         const sandbox = /^(.*)-(from|to)$/.exec(f)?.[1];
         if (sandbox && parseSandboxName(opts.namePrefix, opts.nodeId, sandbox) !== undefined) unlinkSync(join(pinDir, f));
+        if (TX_PIN.exec(f)?.[1] === `${opts.namePrefix}-${nodeToken(opts.nodeId)}`) unlinkSync(join(pinDir, f));
       }
       // Probe with the real programs (their helpers included) before promising anything.
       const probe = { vxlanIfindex: 1, bridgeMac: '02:00:00:00:00:01', endpoints: [{ mac: '02:00:00:00:00:02', ifindex: 1 }], localMacs: ['02:00:00:00:00:02'] };
-      for (const a of [fromOverlayProgram(probe), toOverlayProgram(probe)]) loader.close(loader.loadSchedCls('tsw_probe', a.assemble()));
+      const txProbe = toTxDeviceProgram({ txIfindex: 1, bridgeMac: probe.bridgeMac });
+      for (const a of [fromOverlayProgram(probe), toOverlayProgram(probe), txProbe, dropProgram()]) loader.close(loader.loadSchedCls('tsw_probe', a.assemble()));
       return new FastPath(k, loader, pinDir);
     } catch (e) {
       log.warn('eBPF fast path unavailable; overlay traffic takes the sandbox bridge', { reason: (e as Error).message });
@@ -118,6 +132,43 @@ export class FastPath {
       for (const pin of [pins.from, pins.to]) if (existsSync(pin)) unlinkSync(pin);
     }
     return { veths: layout.veths.length };
+  }
+
+  /**
+   * Attaches (or replaces) a container's transmit programs (tx-plan.ts): toTxDevice on each
+   * interface's egress, drop on each transmit device's ingress, in the container's namespace
+   * `nsName`. `pinBase` names the hand-off pins (names.ts txPinBase). Throws on failure; the
+   * caller then calls clearTx() so no frame is sent to a device whose entries are not known.
+   */
+  async applyTx(nsName: string, pinBase: string, devices: readonly TxAttachment[]): Promise<void> {
+    const pins: string[] = [];
+    const lines: string[] = [];
+    const fds: number[] = [];
+    const handOff = (name: string, insns: Buffer, pin: string): void => {
+      const fd = this.loader.loadSchedCls(name, insns);
+      fds.push(fd);
+      if (existsSync(pin)) unlinkSync(pin);
+      this.loader.pin(fd, pin);
+      pins.push(pin);
+    };
+    try {
+      const drop = join(this.pinDir, `${pinBase}-drop`);
+      handOff('tsw_tx_drop', dropProgram().assemble(), drop);
+      devices.forEach((d, i) => {
+        const pin = join(this.pinDir, `${pinBase}-tx${i}`);
+        handOff('tsw_to_tx', toTxDeviceProgram(d.plan).assemble(), pin);
+        lines.push(...txAttachLines(d.eth, d.tx, { to: pin, drop }));
+      });
+      await this.tc(nsName, lines, false);
+    } finally {
+      for (const fd of fds) this.loader.close(fd);
+      for (const pin of pins) if (existsSync(pin)) unlinkSync(pin);
+    }
+  }
+
+  /** Takes a container's transmit programs off its interfaces (`eths`): frames take the veth again. Never throws. */
+  async clearTx(nsName: string, eths: readonly string[]): Promise<void> {
+    await this.tc(nsName, eths.map((e) => `filter del dev ${e} egress pref ${FASTPATH_PREF}`), true).catch(() => undefined);
   }
 
   /** Takes every fast-path filter off the sandbox's VXLAN device and bridge ports (the bridge path remains). Never throws. */

@@ -62,6 +62,19 @@ export function attachLines(vxlan: string, veths: readonly string[], pins: { rea
   return lines;
 }
 
+/**
+ * The tc lines, run in a container's namespace, that attach its transmit programs to interface
+ * `eth` (egress) and its transmit device `tx` (ingress).
+ */
+export function txAttachLines(eth: string, tx: string, pins: { readonly to: string; readonly drop: string }): string[] {
+  return [
+    `qdisc replace dev ${eth} clsact`,
+    `filter replace dev ${eth} egress pref ${FASTPATH_PREF} handle 1 bpf da object-pinned ${pins.to}`,
+    `qdisc replace dev ${tx} clsact`,
+    `filter replace dev ${tx} ingress pref ${FASTPATH_PREF} handle 1 bpf da object-pinned ${pins.drop}`,
+  ];
+}
+
 /** The tc lines that take the fast path's filters off devices (run with -force: a device may be gone). */
 export function detachLines(devs: readonly string[]): string[] {
   return devs.map((d) => `filter del dev ${d} ingress pref ${FASTPATH_PREF}`);
