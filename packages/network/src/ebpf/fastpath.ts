@@ -17,6 +17,7 @@ import type { Kernel } from '../kernel.js';
 import { SANDBOX_BRIDGE, nodeToken, parseSandboxName, vxlanName } from '../names.js';
 import { nativeLoader, type BpfLoader } from './loader.js';
 import { attachLines, detachLines, FASTPATH_PREF, planFastPath, txAttachLines, type SandboxEndpoint } from './plan.js';
+import type { Asm } from './asm.js';
 import { dropProgram, fromOverlayProgram, toOverlayProgram, toTxDeviceProgram, type TxPlan } from './programs.js';
 
 export const BPFFS = '/sys/fs/bpf';
@@ -118,19 +119,8 @@ export class FastPath {
     const layout = planFastPath(await this.k.links(sandbox), vx, endpoints);
     if (!layout.ok) throw new Error(layout.reason);
     const pins = { from: join(this.pinDir, pinName(sandbox, 'from')), to: join(this.pinDir, pinName(sandbox, 'to')) };
-    const fds: number[] = [];
-    try {
-      for (const [name, asm, pin] of [['tsw_from_ovl', fromOverlayProgram(layout.plan), pins.from], ['tsw_to_ovl', toOverlayProgram(layout.plan), pins.to]] as const) {
-        const fd = this.loader.loadSchedCls(name, asm.assemble());
-        fds.push(fd);
-        if (existsSync(pin)) unlinkSync(pin);
-        this.loader.pin(fd, pin);
-      }
-      await this.tc(sandbox, attachLines(vx, layout.veths, pins), false);
-    } finally {
-      for (const fd of fds) this.loader.close(fd);
-      for (const pin of [pins.from, pins.to]) if (existsSync(pin)) unlinkSync(pin);
-    }
+    const programs = [['tsw_from_ovl', fromOverlayProgram(layout.plan), pins.from], ['tsw_to_ovl', toOverlayProgram(layout.plan), pins.to]] as const;
+    await this.handOff(sandbox, programs, attachLines(vx, layout.veths, pins));
     return { veths: layout.veths.length };
   }
 
@@ -141,29 +131,15 @@ export class FastPath {
    * caller then calls clearTx() so no frame is sent to a device whose entries are not known.
    */
   async applyTx(nsName: string, pinBase: string, devices: readonly TxAttachment[]): Promise<void> {
-    const pins: string[] = [];
+    const drop = join(this.pinDir, `${pinBase}-drop`);
+    const programs: Array<readonly [string, Asm, string]> = [['tsw_tx_drop', dropProgram(), drop]];
     const lines: string[] = [];
-    const fds: number[] = [];
-    const handOff = (name: string, insns: Buffer, pin: string): void => {
-      const fd = this.loader.loadSchedCls(name, insns);
-      fds.push(fd);
-      if (existsSync(pin)) unlinkSync(pin);
-      this.loader.pin(fd, pin);
-      pins.push(pin);
-    };
-    try {
-      const drop = join(this.pinDir, `${pinBase}-drop`);
-      handOff('tsw_tx_drop', dropProgram().assemble(), drop);
-      devices.forEach((d, i) => {
-        const pin = join(this.pinDir, `${pinBase}-tx${i}`);
-        handOff('tsw_to_tx', toTxDeviceProgram(d.plan).assemble(), pin);
-        lines.push(...txAttachLines(d.eth, d.tx, { to: pin, drop }));
-      });
-      await this.tc(nsName, lines, false);
-    } finally {
-      for (const fd of fds) this.loader.close(fd);
-      for (const pin of pins) if (existsSync(pin)) unlinkSync(pin);
-    }
+    devices.forEach((d, i) => {
+      const pin = join(this.pinDir, `${pinBase}-tx${i}`);
+      programs.push(['tsw_to_tx', toTxDeviceProgram(d.plan), pin]);
+      lines.push(...txAttachLines(d.eth, d.tx, { to: pin, drop }));
+    });
+    await this.handOff(nsName, programs, lines);
   }
 
   /** Takes a container's transmit programs off its interfaces (`eths`): frames take the veth again. Never throws. */
@@ -175,6 +151,26 @@ export class FastPath {
   async clear(sandbox: string, vni: number): Promise<void> {
     const ports = (await this.k.links(sandbox).catch(() => [])).filter((l) => l.master === SANDBOX_BRIDGE).map((l) => l.ifname);
     await this.tc(sandbox, detachLines([...new Set([vxlanName(vni), ...ports])]), true).catch(() => undefined);
+  }
+
+  /**
+   * Loads each program and pins it where tc takes it (`object-pinned`), runs `lines` in namespace
+   * `ns`, then closes the descriptors and unlinks the pins: the filters hold the programs.
+   */
+  private async handOff(ns: string, programs: readonly (readonly [name: string, asm: Asm, pin: string])[], lines: readonly string[]): Promise<void> {
+    const fds: number[] = [];
+    try {
+      for (const [name, asm, pin] of programs) {
+        const fd = this.loader.loadSchedCls(name, asm.assemble());
+        fds.push(fd);
+        if (existsSync(pin)) unlinkSync(pin);
+        this.loader.pin(fd, pin);
+      }
+      await this.tc(ns, lines, false);
+    } finally {
+      for (const fd of fds) this.loader.close(fd);
+      for (const [, , pin] of programs) if (existsSync(pin)) unlinkSync(pin);
+    }
   }
 
   private async tc(sandbox: string, lines: readonly string[], force: boolean): Promise<void> {
