@@ -206,6 +206,24 @@ describe('overlay: reachability, discovery, load balancing and the routing mesh'
     }
   });
 
+  it('sends through each container\'s transmit device: a VXLAN device beside its overlay interface, fed by the interface\'s egress program, which carried the cross-host traffic', async function () {
+    const handles = await netnsWithPrefix(`${PREFIX}-c`);
+    assert.ok(handles.length >= 4, handles.join(' '));
+    let sent = 0;
+    for (const ns of handles) {
+      const links = JSON.parse(execFileSync('ip', ['-n', ns, '-j', '-s', 'link', 'show']).toString()) as { ifname: string; stats64: { tx: { packets: number } } }[];
+      const tx = links.filter((l) => /^vxtx\d+$/.test(l.ifname));
+      assert.ok(tx.length > 0, `${ns} has a transmit device (links: ${links.map((l) => l.ifname).join(' ')})`);
+      for (const d of tx) {
+        const eth = `eth${d.ifname.slice(4)}`;
+        const egress = execFileSync('nsenter', [`--net=/run/netns/${ns}`, 'tc', 'filter', 'show', 'dev', eth, 'egress']).toString();
+        assert.match(egress, /direct-action .*name tsw_to_tx/, `${ns} ${eth}`);
+        sent += d.stats64.tx.packets;
+      }
+    }
+    assert.ok(sent >= 20, `frames sent through the transmit devices: ${sent}`);
+  });
+
   it('removing the services and the network leaves no namespace, link, rule or pinned program behind', async function () {
     await tswarmOk(lab, 'h1', 'service', 'rm', 'web', 'client');
     await until('containers gone', 30_000, async () => ((await labContainers(lab)).length === 0 ? true : undefined));
@@ -214,7 +232,7 @@ describe('overlay: reachability, discovery, load balancing and the routing mesh'
     assert.deepEqual(await netnsWithPrefix(`${PREFIX}-c`), [], 'no container handles left');
     for (const h of HOSTS) {
       const links = await lab.exec(h, ['ip', '-o', 'link', 'show']);
-      assert.doesNotMatch(links.stdout, /\btg[0-9a-z]+|vx\d+/, `no container veth or VXLAN device left on ${h}`);
+      assert.doesNotMatch(links.stdout, /\btg[0-9a-z]+|vx\d+|\btx[0-9a-z]{10}\d/, `no container veth or VXLAN device left on ${h}`);
       const nft = await lab.exec(h, ['nft', 'list', 'ruleset']);
       assert.doesNotMatch(nft.stdout, /dport 8080/, `no published-port rule left on ${h}`);
     }
