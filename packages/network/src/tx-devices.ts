@@ -1,5 +1,7 @@
-// Containers' transmit devices (tx-plan.ts): made at attach, their forwarding entries and tc
-// programs kept in line with each view. Owned by LinuxDataplane and used from its queue only.
+// Containers' transmit devices (tx-plan.ts): made in a queue operation right after the attach,
+// their forwarding entries and tc programs kept in line with each view. Owned by LinuxDataplane
+// and used from its queue only. The periodic resync leaves them alone: they live inside the
+// containers, like the containers' own interfaces.
 //
 // A container without them works as before (its frames take the veth), so every failure here
 // degrades to that: a device that cannot be made is logged and skipped; a container whose
