@@ -69,6 +69,8 @@ export const DEFAULT_RESYNC_INTERVAL_MS = 30_000;
  * ≈ 8 of them and stays at 30 s; the sandboxes' every 5 min.
  */
 export const DEFAULT_SANDBOX_RESYNC_INTERVAL_MS = 300_000;
+/** How long after an attach its containers' transmit devices are made when no view came first (see makeTxDevices). */
+const TX_DEVICES_LATEST_MS = 1_000;
 /** Namespaces programmed in parallel during one view: bounds process spawns in flight. */
 const PARALLEL_NAMESPACES = 8;
 
@@ -111,7 +113,7 @@ export class LinuxDataplane implements Dataplane {
       }
     });
     await this.afterLocalChange();
-    if (this.tx?.hasPlanned) void this.queue.push(() => this.makeTxDevices());
+    if (this.tx?.hasPlanned) this.txTimer ??= setTimeout(() => void this.queue.push(() => this.makeTxDevices()), TX_DEVICES_LATEST_MS).unref();
     return errors;
   });
   /**
@@ -125,6 +127,8 @@ export class LinuxDataplane implements Dataplane {
     return [];
   });
   private timer: NodeJS.Timeout | undefined;
+  /** Set while transmit devices wait to be made (see makeTxDevices). */
+  private txTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly opts: LinuxDataplaneOptions,
@@ -177,7 +181,9 @@ export class LinuxDataplane implements Dataplane {
       this.viewQueued = false;
       const v = this.pendingView!;
       this.pendingView = undefined;
-      if (!this.closed) await this.applyView(v);
+      if (this.closed) return;
+      await this.applyView(v);
+      if (this.tx?.hasPlanned) await this.makeTxDevices();
     });
   }
 
@@ -214,6 +220,7 @@ export class LinuxDataplane implements Dataplane {
 
   close(opts: { teardown: boolean }): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.txTimer) clearTimeout(this.txTimer);
     return this.queue.push(async () => {
       if (this.closed) return;
       this.closed = true;
@@ -274,8 +281,15 @@ export class LinuxDataplane implements Dataplane {
     // The caller (the attach batch) runs afterLocalChange once for the whole batch.
   }
 
-  /** The transmit devices of containers attached since the last time (tx-devices.ts plan), programmed at once when a view is known. */
+  /**
+   * The transmit devices of containers attached since the last time (tx-devices.ts plan),
+   * programmed at once when a view is known. Made after the next view is applied — the one an
+   * attach is followed by, carrying the new task's endpoint, whose VIP rules must not wait
+   * behind these four process spawns — or TX_DEVICES_LATEST_MS after the attach at the latest.
+   */
   private async makeTxDevices(): Promise<void> {
+    if (this.txTimer) clearTimeout(this.txTimer);
+    this.txTimer = undefined;
     if (this.closed || !this.tx) return;
     await this.tx.makePlanned();
     if (this.view) await this.tx.sync(this.view);

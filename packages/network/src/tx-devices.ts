@@ -1,5 +1,6 @@
-// Containers' transmit devices (tx-plan.ts): made in a queue operation right after the attach,
-// their forwarding entries and tc programs kept in line with each view. Owned by LinuxDataplane
+// Containers' transmit devices (tx-plan.ts): made after the view that follows the attach (or a
+// second after it; LinuxDataplane makeTxDevices), their forwarding entries and tc programs kept
+// in line with each view. Owned by LinuxDataplane
 // and used from its queue only. The periodic resync leaves them alone: they live inside the
 // containers, like the containers' own interfaces.
 //
