@@ -11,6 +11,7 @@
 // so the work per view is proportional to what changed.
 import type { NetworkView } from '@tswarm/api';
 import { addrOf, formatIp, parseIp } from './ipv4.js';
+import type { FdbEntry } from './kernel.js';
 import { macFromIp } from './names.js';
 
 export interface Peer {
@@ -102,7 +103,7 @@ export function ipFromMac(mac: string): string | undefined {
  * its three entries missing) comes back with an empty `dst` or a mismatched MAC, so the next
  * diff rewrites it.
  */
-export function parseKernelPeers(fdb: readonly { mac?: string; dst?: string; master?: string; state?: string }[], neigh: readonly { dst?: string; lladdr?: string }[]): Map<string, Peer> {
+export function parseKernelPeers(fdb: readonly FdbEntry[], neigh: readonly { dst?: string; lladdr?: string }[]): Map<string, Peer> {
   const dstByMac = new Map<string, string>();
   const bridged = new Set(fdb.filter((f) => f.mac && f.master && f.state === 'static').map((f) => f.mac!.toLowerCase()));
   for (const f of fdb) {

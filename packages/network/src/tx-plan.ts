@@ -28,6 +28,7 @@
 // transmit devices' entries before the sandbox's.
 import { createHash } from 'node:crypto';
 import { NODE_LOCAL_VNI_MAX, NODE_LOCAL_VNI_MIN } from '@tswarm/api';
+import type { FdbEntry } from './kernel.js';
 import type { Peer } from './peers.js';
 
 /** The transmit device beside container interface ethN, in the container's namespace. */
@@ -87,7 +88,7 @@ export function txFdbCommands(dev: string, vni: number, programmed: TxFdb, desir
  * entry sending with another VNI than the network's, or listed twice, comes back with an empty
  * destination, so the next diff rewrites it.
  */
-export function parseTxFdb(entries: readonly { mac?: string; dst?: string; vni?: number }[], vni: number): Map<string, string> {
+export function parseTxFdb(entries: readonly FdbEntry[], vni: number): Map<string, string> {
   const out = new Map<string, string>();
   for (const e of entries) {
     if (!e.mac || !e.dst) continue; // the device's own unicast and multicast addresses

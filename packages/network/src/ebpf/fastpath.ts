@@ -16,7 +16,7 @@ import type { Logger } from '@tswarm/api';
 import type { Kernel } from '../kernel.js';
 import { SANDBOX_BRIDGE, nodeToken, parseSandboxName, vxlanName } from '../names.js';
 import { nativeLoader, type BpfLoader } from './loader.js';
-import { attachLines, detachLines, FASTPATH_PREF, planFastPath, txAttachLines, type SandboxEndpoint } from './plan.js';
+import { attachLines, detachLines, planFastPath, txAttachLines, type SandboxEndpoint } from './plan.js';
 import type { Asm } from './asm.js';
 import { dropProgram, fromOverlayProgram, toOverlayProgram, toTxDeviceProgram, type TxPlan } from './programs.js';
 
@@ -144,7 +144,7 @@ export class FastPath {
 
   /** Takes a container's transmit programs off its interfaces (`eths`): frames take the veth again. Never throws. */
   async clearTx(nsName: string, eths: readonly string[]): Promise<void> {
-    await this.tc(nsName, eths.map((e) => `filter del dev ${e} egress pref ${FASTPATH_PREF}`), true).catch(() => undefined);
+    await this.tc(nsName, detachLines(eths, 'egress'), true).catch(() => undefined);
   }
 
   /** Takes every fast-path filter off the sandbox's VXLAN device and bridge ports (the bridge path remains). Never throws. */

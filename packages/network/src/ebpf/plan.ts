@@ -53,13 +53,7 @@ export const FASTPATH_PREF = 10;
  * the program atomically, so traffic never sees a device without one.
  */
 export function attachLines(vxlan: string, veths: readonly string[], pins: { readonly from: string; readonly to: string }): string[] {
-  const lines: string[] = [];
-  const add = (dev: string, pin: string): void => {
-    lines.push(`qdisc replace dev ${dev} clsact`, `filter replace dev ${dev} ingress pref ${FASTPATH_PREF} handle 1 bpf da object-pinned ${pin}`);
-  };
-  add(vxlan, pins.from);
-  for (const v of veths) add(v, pins.to);
-  return lines;
+  return [...filterLines(vxlan, 'ingress', pins.from), ...veths.flatMap((v) => filterLines(v, 'ingress', pins.to))];
 }
 
 /**
@@ -67,15 +61,17 @@ export function attachLines(vxlan: string, veths: readonly string[], pins: { rea
  * `eth` (egress) and its transmit device `tx` (ingress).
  */
 export function txAttachLines(eth: string, tx: string, pins: { readonly to: string; readonly drop: string }): string[] {
-  return [
-    `qdisc replace dev ${eth} clsact`,
-    `filter replace dev ${eth} egress pref ${FASTPATH_PREF} handle 1 bpf da object-pinned ${pins.to}`,
-    `qdisc replace dev ${tx} clsact`,
-    `filter replace dev ${tx} ingress pref ${FASTPATH_PREF} handle 1 bpf da object-pinned ${pins.drop}`,
-  ];
+  return [...filterLines(eth, 'egress', pins.to), ...filterLines(tx, 'ingress', pins.drop)];
 }
 
+/** One device's clsact qdisc (`replace` keeps an existing one and its filters) and the fast path's filter on `hook`, replaced in place. */
+function filterLines(dev: string, hook: TcHook, pin: string): string[] {
+  return [`qdisc replace dev ${dev} clsact`, `filter replace dev ${dev} ${hook} pref ${FASTPATH_PREF} handle 1 bpf da object-pinned ${pin}`];
+}
+
+export type TcHook = 'ingress' | 'egress';
+
 /** The tc lines that take the fast path's filters off devices (run with -force: a device may be gone). */
-export function detachLines(devs: readonly string[]): string[] {
-  return devs.map((d) => `filter del dev ${d} ingress pref ${FASTPATH_PREF}`);
+export function detachLines(devs: readonly string[], hook: TcHook = 'ingress'): string[] {
+  return devs.map((d) => `filter del dev ${d} ${hook} pref ${FASTPATH_PREF}`);
 }
