@@ -3,16 +3,18 @@
 // the run-to-run noise of this shared machine (±10 %) cancels: iperf3 container h1 → container
 // h2 (pinned and timed as in `overlay`), in rounds that alternate "ebpf" (as deployed) and
 // "bridge" — a filter in front of the fast path's (tc pref 1 < its pref 10, on the VXLAN device
-// and every container veth of both sandboxes, and on each container's eth0 egress) whose
-// program returns TC_ACT_OK, which ends classification so frames take the veths and the
-// sandbox bridge exactly as without the fast path. Which mode goes first alternates per round. Each
+// and every container veth of both sandboxes) whose program returns TC_ACT_OK, which ends
+// classification, and in each container a routing rule before the main table's that sends
+// the network's subnet to eth0 (past the /32 routes to the transmit device): so frames take
+// the veths and the sandbox bridge exactly as without the fast path and the transmit devices
+// (the data plane's own state is left as it is). Which mode goes first alternates per round. Each
 // round prints both throughputs and the frames the sandbox veths carried both ways (≈ 0 when
 // frames skip them: the proof the mode is what it says); the result is the median of the
 // per-round ratios ebpf/bridge.
 import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { containersOn, formSwarm, Lab, nodeIds, runningTasks, tswarmOk } from '@tswarm/e2e';
 import { Asm, PIN_DIR, TC_ACT_OK, nativeLoader } from '@tswarm/network';
-import { runOk, until } from './exec.js';
+import { run, runOk, until } from './exec.js';
 import { containerPid, inPid, iperf } from './overlay.js';
 import { bootstrapInterval, formatInterval, median } from './stats.js';
 
@@ -20,6 +22,9 @@ const LAB = { prefix: 'tswab', subnet: '192.168.237.0/24' };
 const ROUNDS = Number(process.env['BENCH_AB_ROUNDS'] ?? 12);
 const BYPASS_PREF = 1;
 const BYPASS_PIN = `${PIN_DIR}/${LAB.prefix}-bypass`;
+/** The containers' bypass routing table and the priority of the rule that looks it up first. */
+const BYPASS_TABLE = 200;
+const BYPASS_RULE_PREF = 10;
 
 const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
@@ -55,14 +60,21 @@ export async function overlayAbBench(): Promise<void> {
     const sandboxes = readdirSync('/run/netns').filter((n) => n.startsWith(`${LAB.prefix}-ov`));
     if (sandboxes.length !== 2) throw new Error(`expected the app sandbox on h1 and h2, found: ${sandboxes.join(' ') || 'none'}`);
 
-    // The containers' handles (names.ts containerNsName): their eth0 egress holds the transmit program.
+    // The containers' handles (names.ts containerNsName): their main table routes the remote
+    // endpoints to the transmit device; the bypass table sends the whole subnet to eth0.
     const containers = readdirSync('/run/netns').filter((n) => n.startsWith(`${LAB.prefix}-c`));
+    for (const c of containers) {
+      const [subnet] = JSON.parse(await runOk(['ip', '-n', c, '-j', '-4', 'route', 'show', 'dev', 'eth0', 'proto', 'kernel'])) as { dst: string }[];
+      if (!subnet) throw new Error(`container namespace ${c} has no subnet route on eth0`);
+      await runOk(['ip', '-n', c, 'route', 'replace', subnet.dst, 'dev', 'eth0', 'table', String(BYPASS_TABLE)]);
+    }
     const setMode = async (mode: 'ebpf' | 'bridge'): Promise<void> => {
-      const line = (dev: string, hook: 'ingress' | 'egress'): string => (mode === 'bridge'
-        ? `filter replace dev ${dev} ${hook} pref ${BYPASS_PREF} handle 1 bpf da object-pinned ${BYPASS_PIN}`
-        : `filter del dev ${dev} ${hook} pref ${BYPASS_PREF}`);
-      for (const sb of sandboxes) await tc(sb, (await fastPathDevices(sb)).map((d) => line(d, 'ingress')));
-      for (const c of containers) await tc(c, [line('eth0', 'egress')]);
+      const line = (dev: string): string => (mode === 'bridge'
+        ? `filter replace dev ${dev} ingress pref ${BYPASS_PREF} handle 1 bpf da object-pinned ${BYPASS_PIN}`
+        : `filter del dev ${dev} ingress pref ${BYPASS_PREF}`);
+      for (const sb of sandboxes) await tc(sb, (await fastPathDevices(sb)).map(line));
+      const rule = ['rule', mode === 'bridge' ? 'add' : 'del', 'pref', String(BYPASS_RULE_PREF), ...(mode === 'bridge' ? ['lookup', String(BYPASS_TABLE)] : [])];
+      for (const c of containers) await run(['ip', '-n', c, ...rule]); // a rule already there (or not) is fine
     };
     /** Frames the sandbox-side veths carried, both ways (≈ 0 when the containers' frames skip them). */
     const vethFrames = async (): Promise<number> => {

@@ -206,18 +206,23 @@ describe('overlay: reachability, discovery, load balancing and the routing mesh'
     }
   });
 
-  it('sends through each container\'s transmit device: a VXLAN device beside its overlay interface, fed by the interface\'s egress program, which carried the cross-host traffic', async function () {
+  it('sends through each container\'s transmit device: a VXLAN device beside its overlay interface, guarded, to which the container routes the remote endpoints, and which carried the cross-host traffic', async function () {
     const handles = await netnsWithPrefix(`${PREFIX}-c`);
     assert.ok(handles.length >= 4, handles.join(' '));
     let sent = 0;
     for (const ns of handles) {
-      const links = JSON.parse(execFileSync('ip', ['-n', ns, '-j', '-s', 'link', 'show']).toString()) as { ifname: string; stats64: { tx: { packets: number } } }[];
+      const links = JSON.parse(execFileSync('ip', ['-n', ns, '-j', '-s', 'addr', 'show']).toString()) as { ifname: string; stats64: { tx: { packets: number } }; addr_info: { family: string; local: string }[] }[];
       const tx = links.filter((l) => /^vxtx\d+$/.test(l.ifname));
       assert.ok(tx.length > 0, `${ns} has a transmit device (links: ${links.map((l) => l.ifname).join(' ')})`);
       for (const d of tx) {
         const eth = `eth${d.ifname.slice(4)}`;
-        const egress = execFileSync('nsenter', [`--net=/run/netns/${ns}`, 'tc', 'filter', 'show', 'dev', eth, 'egress']).toString();
-        assert.match(egress, /direct-action .*name tsw_to_tx/, `${ns} ${eth}`);
+        const own = links.find((l) => l.ifname === eth)?.addr_info.find((a) => a.family === 'inet')?.local;
+        const routes = JSON.parse(execFileSync('ip', ['-n', ns, '-j', 'route', 'show', 'dev', d.ifname]).toString()) as { dst: string; prefsrc?: string }[];
+        // Every host runs a task of this network, so every container has remote endpoints.
+        assert.ok(routes.length > 0 && routes.every((r) => /^[\d.]+$/.test(r.dst) && r.prefsrc === own), `${ns} ${d.ifname} routes: ${JSON.stringify(routes)}`);
+        const tc = (dev: string, hook: string) => execFileSync('nsenter', [`--net=/run/netns/${ns}`, 'tc', 'filter', 'show', 'dev', dev, hook]).toString();
+        assert.match(tc(d.ifname, 'ingress'), /direct-action .*name tsw_tx_drop/, `${ns} ${d.ifname}`);
+        assert.equal(tc(eth, 'egress').trim(), '', `${ns} ${eth}: no egress program`);
         sent += d.stats64.tx.packets;
       }
     }

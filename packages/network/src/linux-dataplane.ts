@@ -260,7 +260,7 @@ export class LinuxDataplane implements Dataplane {
         const sb = await this.sandboxes.ensure(n.vni, n.networkId, this.view);
         plumbed.push({ networkId: n.networkId, sandbox: sb.name, cidr: n.cidr, mtu: sb.mtu });
         // The routing mesh's replies go to br0s whose MAC changes with the ingress address: not worth a device.
-        if (!n.ingress) txNets.push({ index, networkId: n.networkId, vni: n.vni, mtu: sb.mtu, dstPort, bridgeMac: sb.bridgeMac });
+        if (!n.ingress) txNets.push({ index, networkId: n.networkId, vni: n.vni, mtu: sb.mtu, dstPort, address: addrOf(n.cidr) });
       }
       const { gatewayIp, links } = await plumbContainer(this.k, { taskId: task.id, nsName, nets: plumbed, gateway: this.gateway }, () => this.alloc.allocate(), (ip) => this.alloc.release(ip), seenBefore);
       this.alloc.reserve(gatewayIp);
@@ -285,7 +285,7 @@ export class LinuxDataplane implements Dataplane {
    * The transmit devices of containers attached since the last time (tx-devices.ts plan),
    * programmed at once when a view is known. Made after the next view is applied — the one an
    * attach is followed by, carrying the new task's endpoint, whose VIP rules must not wait
-   * behind these four process spawns — or TX_DEVICES_LATEST_MS after the attach at the latest.
+   * behind their five process spawns — or TX_DEVICES_LATEST_MS after the attach at the latest.
    */
   private async makeTxDevices(): Promise<void> {
     if (this.txTimer) clearTimeout(this.txTimer);

@@ -71,10 +71,9 @@ export function diffPeers(programmed: PeerTable, desired: PeerTable): PeerDiff {
 
 /**
  * `bridge -batch` and `ip -batch` lines for a diff on VXLAN device `vx`. Each remote endpoint is
- * also a static entry of the sandbox bridge on `vx`'s port, which does not learn: frames a
- * local container sends through its transmit device come into the sandbox through `vx`
- * (tx-plan.ts, local bypass) with the container's MAC as their source, and a bridge learning
- * there would send that container's frames to the VXLAN device.
+ * also a static entry of the sandbox bridge on `vx`'s port, which does not learn: where a MAC
+ * lives is the control plane's to say (file comment), not something the bridge infers from
+ * the frames it sees.
  */
 export function peerCommands(vx: string, diff: PeerDiff): { bridge: string[]; ip: string[] } {
   const bridge: string[] = [];

@@ -1,21 +1,20 @@
 // Containers' transmit devices (tx-plan.ts): made after the view that follows the attach (or a
-// second after it; LinuxDataplane makeTxDevices), their forwarding entries and tc programs kept
-// in line with each view. Owned by LinuxDataplane
-// and used from its queue only. The periodic resync leaves them alone: they live inside the
-// containers, like the containers' own interfaces.
+// second after it; LinuxDataplane makeTxDevices), their routes and entries kept in line with
+// each view. Owned by LinuxDataplane and used from its queue only. The periodic resync leaves
+// them alone: they live inside the containers, like the containers' own interfaces.
 //
 // A container without them works as before (its frames take the veth), so every failure here
 // degrades to that: a device that cannot be made is logged and skipped; a container whose
-// entries cannot be written has its programs taken off until a later view succeeds — a
-// program must never send a frame to a device that may not know where it goes.
+// entries cannot be written has its devices' routes taken off until a later view succeeds — a
+// route must never lead to a device that may not know where the frame goes.
 import type { Logger, NetworkView } from '@tswarm/api';
-import type { FastPath, TxAttachment } from './ebpf/fastpath.js';
+import type { FastPath } from './ebpf/fastpath.js';
 import type { Kernel, KernelLink } from './kernel.js';
-import { containerIfName, txPinBase } from './names.js';
-import { desiredPeers, underlayHost, type Peer } from './peers.js';
+import { containerIfName, macFromIp, txPinBase } from './names.js';
+import { desiredPeers, type PeerTable } from './peers.js';
 import { CommandError } from './runner.js';
 import { forEachLimit } from './serial.js';
-import { desiredTxFdb, parseTxFdb, txDeviceName, txFdbCommands, txTempName, txVniCandidate, type TxFdb } from './tx-plan.js';
+import { txCommands, txDeviceName, txTempName, txVniCandidate } from './tx-plan.js';
 
 /** One overlay network of a container, as its transmit device needs it. */
 export interface TxNet {
@@ -27,21 +26,18 @@ export interface TxNet {
   readonly mtu: number;
   /** The VXLAN UDP port. */
   readonly dstPort: number;
-  /** br0's MAC in the network's sandbox. */
-  readonly bridgeMac: string;
+  /** The container's address on ethN: its routes' source (and, through macFromIp, the device's MAC). */
+  readonly address: string;
 }
 
 interface TxDevice extends TxNet {
-  readonly ifindex: number;
-  /** Its forwarding entries as written; null = unknown (read the kernel before the diff). */
-  fdb: TxFdb | null;
+  /** The remote endpoints it was given, as written; null = unknown (flush and write all). */
+  peers: PeerTable | null;
 }
 
 interface TxContainer {
   readonly nsName: string;
   readonly devices: readonly TxDevice[];
-  /** The programs are on its interfaces (frames take the devices). */
-  attached: boolean;
 }
 
 /** A node-local VNI collides with another device of this node this many times before we give up. */
@@ -73,7 +69,7 @@ export class TxDevices {
     return this.planned.size > 0;
   }
 
-  /** Makes the planned devices; their entries and programs come with the next sync. Never throws. */
+  /** Makes the planned devices; their routes and entries come with the next sync. Never throws. */
   async makePlanned(): Promise<void> {
     const todo = [...this.planned];
     this.planned.clear();
@@ -89,14 +85,14 @@ export class TxDevices {
     const devices: TxDevice[] = [];
     for (const n of nets) {
       try {
-        const have = links.find((l) => l.ifname === txDeviceName(n.index));
-        const ifindex = have?.ifindex ?? (await this.create(taskId, nsName, n));
-        devices.push({ ...n, ifindex, fdb: null });
+        if (links.some((l) => l.ifname === txDeviceName(n.index))) await this.adopt(taskId, nsName, n);
+        else await this.create(taskId, nsName, n);
+        devices.push({ ...n, peers: null });
       } catch (e) {
         this.log.warn('transmit device not made; the container sends through its veth', { task: taskId, device: txDeviceName(n.index), error: String(e) });
       }
     }
-    if (devices.length > 0) this.byTask.set(taskId, { nsName, devices, attached: false });
+    if (devices.length > 0) this.byTask.set(taskId, { nsName, devices });
   }
 
   /**
@@ -112,56 +108,57 @@ export class TxDevices {
   }
 
   /**
-   * Brings every container's entries in line with the view (each network's remote endpoints, and
-   * the default entry to this node), then attaches the programs where they are not yet. Runs
-   * before the sandboxes' peers are written (tx-plan.ts: a container learns a MAC from them).
+   * Brings every container's devices in line with the view: each network's remote endpoints.
+   * Runs before the sandboxes' peers are written, so a container's route to a new endpoint
+   * is there before anything could answer its ARP for it on the veth.
    */
   async sync(view: NetworkView): Promise<void> {
-    const me = view.nodes.find((n) => n.nodeId === this.ids.nodeId);
-    if (!me?.addr || this.byTask.size === 0) return;
-    const self = underlayHost(me.addr);
-    const peers = new Map<string, Map<string, Peer>>();
-    const peersOf = (networkId: string): Map<string, Peer> => {
+    if (this.byTask.size === 0) return;
+    const peers = new Map<string, PeerTable>();
+    const peersOf = (networkId: string): PeerTable => {
       let p = peers.get(networkId);
       if (!p) peers.set(networkId, (p = desiredPeers(view, networkId, this.ids.nodeId, false)));
       return p;
     };
-    await forEachLimit([...this.byTask.entries()], PARALLEL_CONTAINERS, ([taskId, c]) =>
-      this.syncContainer(taskId, c, (d) => desiredTxFdb(peersOf(d.networkId).values(), self)));
+    await forEachLimit([...this.byTask.entries()], PARALLEL_CONTAINERS, ([taskId, c]) => this.syncContainer(taskId, c, (d) => peersOf(d.networkId)));
   }
 
-  private async syncContainer(taskId: string, c: TxContainer, desired: (d: TxDevice) => TxFdb): Promise<void> {
+  private async syncContainer(taskId: string, c: TxContainer, desired: (d: TxDevice) => PeerTable): Promise<void> {
+    const want = c.devices.map(desired);
+    const bridge: string[] = [];
+    const ip: string[] = [];
+    for (const [i, d] of c.devices.entries()) {
+      const lines = txCommands({ dev: txDeviceName(d.index), vni: d.vni, src: d.address }, d.peers, want[i]!);
+      bridge.push(...lines.bridge);
+      ip.push(...lines.ip);
+    }
     try {
-      const lines: string[] = [];
-      const want = c.devices.map(desired);
-      for (const [i, d] of c.devices.entries()) {
-        const dev = txDeviceName(d.index);
-        const have = d.fdb ?? parseTxFdb(await this.k.fdb(c.nsName, dev), d.vni);
-        lines.push(...txFdbCommands(dev, d.vni, have, want[i]!));
-      }
-      if (lines.length > 0) await this.k.bridgeBatch(c.nsName, lines);
-      c.devices.forEach((d, i) => (d.fdb = want[i]!));
-      if (!c.attached) {
-        const attachments: TxAttachment[] = c.devices.map((d) => ({
-          eth: containerIfName(d.index), tx: txDeviceName(d.index), plan: { txIfindex: d.ifindex, bridgeMac: d.bridgeMac },
-        }));
-        await this.fast.applyTx(c.nsName, txPinBase(this.ids.namePrefix, this.ids.nodeId, taskId), attachments);
-        c.attached = true;
-      }
+      await this.k.bridgeBatch(c.nsName, bridge);
+      await this.k.ipBatch(c.nsName, ip);
+      c.devices.forEach((d, i) => (d.peers = want[i]!));
     } catch (e) {
-      for (const d of c.devices) d.fdb = null;
-      c.attached = false;
-      await this.fast.clearTx(c.nsName, c.devices.map((d) => containerIfName(d.index)));
+      for (const d of c.devices) d.peers = null;
+      await this.k.ipBatch(c.nsName, c.devices.map((d) => `route flush dev ${txDeviceName(d.index)}`), true).catch(() => undefined);
       this.log.warn('transmit devices not programmed; the container sends through its veth', { task: taskId, error: String(e) });
     }
   }
 
   /**
-   * Creates the device in this node's namespace (its socket is the node's) and moves it into
-   * the container under its name; returns its ifindex there. A node-local VNI another device of
-   * this node holds is skipped for the next one.
+   * A device an earlier tswarmd made (it restarted): guarded again, in case it stopped between
+   * making and guarding it, and without the egress program through which a tswarmd from
+   * before 2026-11-28 sent frames to it (routes do that now).
    */
-  private async create(taskId: string, nsName: string, n: TxNet): Promise<number> {
+  private async adopt(taskId: string, nsName: string, n: TxNet): Promise<void> {
+    await this.fast.unhookEgress(nsName, [containerIfName(n.index)]);
+    await this.fast.guardTx(nsName, txPinBase(this.ids.namePrefix, this.ids.nodeId, taskId), txDeviceName(n.index));
+  }
+
+  /**
+   * Creates the device in this node's namespace (its socket is the node's), moves it into the
+   * container under its name, puts the drop program on its ingress and brings it up with
+   * ethN's MAC. A node-local VNI another device of this node holds is skipped for the next one.
+   */
+  private async create(taskId: string, nsName: string, n: TxNet): Promise<void> {
     const tmp = txTempName(taskId, n.index);
     const dev = txDeviceName(n.index);
     for (let attempt = 0; ; attempt++) {
@@ -179,10 +176,14 @@ export class TxDevices {
         if (!retry || attempt + 1 >= VNI_ATTEMPTS) throw e;
       }
     }
-    // addrgenmode before up: no IPv6 link-local address, so the device never sends on its own.
-    const [shown] = await this.k.ipBatchJson(nsName, [`link set dev ${dev} addrgenmode none`, `link set dev ${dev} arp off up`, `link show dev ${dev}`]);
-    const ifindex = (shown as { ifindex?: number }[] | undefined)?.[0]?.ifindex;
-    if (!ifindex) throw new Error(`${dev} is not in the container after its move`);
-    return ifindex;
+    try {
+      await this.fast.guardTx(nsName, txPinBase(this.ids.namePrefix, this.ids.nodeId, taskId), dev);
+      // addrgenmode before up: no IPv6 link-local address, so the device never sends on its own.
+      await this.k.ipBatch(nsName, [`link set dev ${dev} addrgenmode none address ${macFromIp(n.address)}`, `link set dev ${dev} arp off up`]);
+    } catch (e) {
+      // Never left behind unguarded: it would take in whatever arrives with its VNI.
+      await this.k.ipBatch(nsName, [`link del ${dev}`], true).catch(() => undefined);
+      throw e;
+    }
   }
 }

@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import {
   Asm, BPF_FUNC_REDIRECT, BPF_FUNC_REDIRECT_PEER, BPF_FUNC_SKB_CHANGE_TYPE, TC_ACT_OK, TC_ACT_SHOT, attachLines, detachLines, dropProgram, encode, fromOverlayProgram,
-  macWords, planFastPath, toOverlayProgram, toTxDeviceProgram, txAttachLines, verifierSummary, VIP_SOURCE_PORTS, type FastPathPlan,
+  macWords, planFastPath, toOverlayProgram, txGuardLines, verifierSummary, VIP_SOURCE_PORTS, type FastPathPlan,
 } from '../src/index.js';
 import { CTX_POINTER, frame, runProgram, type FrameShape } from './bpf-interp.js';
 
@@ -148,34 +148,6 @@ describe('fast-path programs (pure, run on frames by a test interpreter)', () =>
     assert.equal(runProgram(toOverlayProgram(empty).resolve(), frame(BR)).calls.length, 0);
   });
 
-  const tx = toTxDeviceProgram({ txIfindex: 9, bridgeMac: BR }).resolve();
-
-  it('to the transmit device: every unicast frame not for br0 — remote or local, any protocol — is redirected to it (bpf_redirect)', () => {
-    for (const [mac, shape] of [[REMOTE, {}], [A, {}], [C, { proto: 17 }], [REMOTE, { dport: VIP_SOURCE_PORTS.first - 1 }], [REMOTE, { type: 0x86dd }]] as const) {
-      const run = runProgram(tx, frame(mac, undefined, shape as FrameShape));
-      assert.equal(run.verdict, 7, mac);
-      assert.deepEqual(run.calls.map((c) => [c.helper, c.args[0], c.args[1]]), [[BPF_FUNC_REDIRECT, 9n, 0n]], mac);
-    }
-  });
-
-  it('to the transmit device: replies to VIP connections, fragments and ICMP errors take the veth, to reach br0 the way lb.ts expects', () => {
-    for (const shape of [{ dport: VIP_SOURCE_PORTS.first }, { proto: 17, dport: 65535 }, { frag: 0x2000 }, { proto: 1, icmpType: 3 }, { verIhl: 0x46 }] as FrameShape[]) {
-      for (const mac of [REMOTE, A]) {
-        const run = runProgram(tx, frame(mac, undefined, shape));
-        assert.deepEqual([run.verdict, run.calls.length], [TC_ACT_OK, 0], JSON.stringify(shape));
-      }
-    }
-  });
-
-  it('to the transmit device: br0 (VIPs, the gateway), broadcast, multicast and runt frames take the veth', () => {
-    for (const mac of [BR, 'ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:01', '33:33:00:00:00:01', '7a:11:22:33:44:56']) {
-      const run = runProgram(tx, frame(mac));
-      if (mac === '7a:11:22:33:44:56') assert.equal(run.calls[0]?.helper, BPF_FUNC_REDIRECT, 'a MAC one bit off br0 is not br0');
-      else assert.deepEqual([run.verdict, run.calls.length], [TC_ACT_OK, 0], mac);
-    }
-    assert.equal(runProgram(tx, Buffer.alloc(5)).verdict, TC_ACT_OK);
-  });
-
   it('the transmit device\'s ingress drops everything', () => {
     for (const f of [frame(A), frame('ff:ff:ff:ff:ff:ff'), Buffer.alloc(5)]) assert.equal(runProgram(dropProgram().resolve(), f).verdict, TC_ACT_SHOT);
   });
@@ -205,10 +177,8 @@ describe('fast-path planner (pure)', () => {
     assert.deepEqual(planFastPath(links.filter((l) => l.ifname !== 'br0'), 'vx4097', []), { ok: false, reason: 'the sandbox has no br0' });
   });
 
-  it('attaches a container\'s transmit programs: its interface\'s egress, its transmit device\'s ingress', () => {
-    assert.deepEqual(txAttachLines('eth1', 'vxtx1', { to: '/p/to', drop: '/p/drop' }), [
-      'qdisc replace dev eth1 clsact',
-      'filter replace dev eth1 egress pref 10 handle 1 bpf da object-pinned /p/to',
+  it('guards a container\'s transmit device: the drop program on its ingress', () => {
+    assert.deepEqual(txGuardLines('vxtx1', '/p/drop'), [
       'qdisc replace dev vxtx1 clsact',
       'filter replace dev vxtx1 ingress pref 10 handle 1 bpf da object-pinned /p/drop',
     ]);

@@ -10,7 +10,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { NetworkView, Task, silentLogger, type NetworkEndpoint } from '@tswarm/api';
 import {
   Asm, FastPath, LinuxDataplane, type BpfLoader, PIN_DIR, containerNsName, detachLines, execRunner, fromOverlayProgram, nativeLoader, sandboxName, sandboxVethName, toOverlayProgram,
-  toTxDeviceProgram, txDeviceName, txVniCandidate, vxlanName,
+  dropProgram, txDeviceName, txVniCandidate, vxlanName,
 } from '../src/index.js';
 import { Kernel } from '../src/kernel.js';
 import { Lab, LAB_PREFIX, ingressFilters, inNs, listLabNetns, sh, trySh, warningRecorder } from './lab.js';
@@ -51,6 +51,12 @@ function egressFilters(ns: string, dev: string): Promise<string> {
 async function txFdb(taskId: string): Promise<string[]> {
   const raw = JSON.parse(await sh(['bridge', '-n', cns(taskId), '-j', 'fdb', 'show', 'dev', txDeviceName(0)])) as { mac: string; dst?: string; vni?: number }[];
   return raw.filter((e) => e.dst).map((e) => `${e.mac} ${e.dst} ${e.vni}`).sort();
+}
+/** The container's routes and neighbour entries on its transmit device, as `IP src SRC` and `IP MAC STATE` lines, sorted. */
+async function txRoutes(taskId: string): Promise<{ routes: string[]; neigh: string[] }> {
+  const routes = JSON.parse(await sh(['ip', '-n', cns(taskId), '-j', 'route', 'show', 'dev', txDeviceName(0)])) as { dst: string; prefsrc?: string }[];
+  const neigh = JSON.parse(await sh(['ip', '-n', cns(taskId), '-j', 'neigh', 'show', 'dev', txDeviceName(0)])) as { dst: string; lladdr: string; state: string[] }[];
+  return { routes: routes.map((r) => `${r.dst} src ${r.prefsrc}`).sort(), neigh: neigh.map((n) => `${n.dst} ${n.lladdr} ${n.state.join(',')}`).sort() };
 }
 
 /** `count` pings from container `from` to `to`, each waiting for its reply; the number answered. */
@@ -111,29 +117,35 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
     const loader = nativeLoader();
     const endpoints = Array.from({ length: 64 }, (_, i) => ({ mac: `02:42:0a:00:01:${i.toString(16).padStart(2, '0')}`, ifindex: 100 + i }));
     const plan = { vxlanIfindex: 3, bridgeMac: '02:00:00:00:00:01', endpoints, localMacs: endpoints.map((e) => e.mac) };
-    for (const a of [fromOverlayProgram(plan), toOverlayProgram(plan), toTxDeviceProgram({ txIfindex: 4, bridgeMac: plan.bridgeMac })]) {
+    for (const a of [fromOverlayProgram(plan), toOverlayProgram(plan), dropProgram()]) {
       loader.close(loader.loadSchedCls('tsw_test', a.assemble()));
     }
     assert.throws(() => loader.loadSchedCls('tsw_test', new Asm().exit().assemble()), /BPF_PROG_LOAD: Permission denied \(verifier: .*R0 !read_ok/);
   });
 
-  it('attaches from-overlay to the VXLAN device, to-overlay to the local endpoint\'s veth and the transmit programs in the container, and leaves no pin', async () => {
+  it('attaches from-overlay to the VXLAN device, to-overlay to the local endpoint\'s veth and the drop program to the container\'s transmit device, and leaves no pin', async () => {
     assert.deepEqual(warnings, []);
     for (const [node, id] of [[N1, T.a], [N2, T.b]] as const) {
       assert.match(await ingressFilters(sb(node), vxlanName(NET.vni)), /direct-action .*name tsw_from_ovl/);
       assert.match(await ingressFilters(sb(node), sandboxVethName(id)), /direct-action .*name tsw_to_ovl/);
-      assert.match(await egressFilters(cns(id), 'eth0'), /direct-action .*name tsw_to_tx/);
+      assert.equal((await egressFilters(cns(id), 'eth0')).trim(), '', 'routes, not a program, send to the transmit device');
       assert.match(await ingressFilters(cns(id), txDeviceName(0)), /direct-action .*name tsw_tx_drop/);
     }
     assert.deepEqual(pins(), []);
   });
 
-  it('a container\'s transmit device holds the network\'s remote endpoints and a default entry to its own node, sending with the network\'s VNI', async () => {
-    assert.deepEqual(await txFdb(T.a), [`00:00:00:00:00:00 192.168.251.1 ${NET.vni}`, `02:42:0a:e9:01:0c 192.168.251.2 ${NET.vni}`, `02:42:0a:e9:01:0e 192.168.251.2 ${NET.vni}`]);
-    assert.deepEqual(await txFdb(T.b), [`00:00:00:00:00:00 192.168.251.2 ${NET.vni}`, `02:42:0a:e9:01:0b 192.168.251.1 ${NET.vni}`, `02:42:0a:e9:01:0d 192.168.251.1 ${NET.vni}`]);
-    const [dev] = JSON.parse(await sh(['ip', '-n', cns(T.a), '-d', '-j', 'link', 'show', 'dev', txDeviceName(0)])) as { linkinfo: { info_data: { id: number; port: number } }; flags: string[] }[];
-    assert.deepEqual([dev!.linkinfo.info_data.id, dev!.linkinfo.info_data.port], [txVniCandidate(T.a, 0, 0), 4789]);
+  it('a container routes each remote endpoint to its transmit device, which knows where its MAC lives and sends with the network\'s VNI', async () => {
+    assert.deepEqual(await txFdb(T.a), [`02:42:0a:e9:01:0c 192.168.251.2 ${NET.vni}`, `02:42:0a:e9:01:0e 192.168.251.2 ${NET.vni}`]);
+    assert.deepEqual(await txFdb(T.b), [`02:42:0a:e9:01:0b 192.168.251.1 ${NET.vni}`, `02:42:0a:e9:01:0d 192.168.251.1 ${NET.vni}`]);
+    assert.deepEqual(await txRoutes(T.a), {
+      routes: ['10.233.1.12 src 10.233.1.11', '10.233.1.14 src 10.233.1.11'],
+      neigh: ['10.233.1.12 02:42:0a:e9:01:0c PERMANENT', '10.233.1.14 02:42:0a:e9:01:0e PERMANENT'],
+    });
+    const [dev] = JSON.parse(await sh(['ip', '-n', cns(T.a), '-d', '-j', 'link', 'show', 'dev', txDeviceName(0)])) as { address: string; linkinfo: { info_data: { id: number; port: number } }; flags: string[] }[];
+    assert.deepEqual([dev!.linkinfo.info_data.id, dev!.linkinfo.info_data.port, dev!.address], [txVniCandidate(T.a, 0, 0), 4789, '02:42:0a:e9:01:0b']);
     assert.ok(dev!.flags.includes('NOARP') && dev!.flags.includes('UP'), dev!.flags.join(' '));
+    const got = await sh(['ip', '-n', cns(T.a), 'route', 'get', ADDR[T.c]![1]]);
+    assert.match(got, /dev eth0/, 'a local endpoint stays on the veth');
   });
 
   it('an endpoint a later view brings is added to the local containers\' transmit devices, and taken out when it goes', async () => {
@@ -142,9 +154,11 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
     dp1!.setView(NetworkView.fromPartial({ ...v, endpoints: [...v.endpoints, e] }));
     await dp1!.idle();
     assert.ok((await txFdb(T.a)).includes(`02:42:0a:e9:01:0f 192.168.251.2 ${NET.vni}`));
+    assert.ok((await txRoutes(T.a)).routes.includes('10.233.1.15 src 10.233.1.11'));
     dp1!.setView(view());
     await dp1!.idle();
-    assert.equal((await txFdb(T.a)).length, 3);
+    assert.equal((await txFdb(T.a)).length, 2);
+    assert.deepEqual((await txRoutes(T.a)).routes, ['10.233.1.12 src 10.233.1.11', '10.233.1.14 src 10.233.1.11']);
   });
 
   it('unicast both ways skips the sandbox bridge and the veths: the containers send through their transmit devices and receive past the bridge while pings and 20 MB cross', async () => {
@@ -173,11 +187,11 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
     assert.ok(xa >= 200 && xb >= 200, `frames through the transmit devices: a ${xa}, b ${xb}`); // 20 pings and 20 MB in ≤ 64-KB GSO frames, or ACKs
   });
 
-  it('control: with the filters taken off, the same pings go through the veths and the bridge and move those counters', async () => {
+  it('control: with the filters and routes taken off, the same pings go through the veths and the bridge and move those counters', async () => {
     const k = new Kernel(execRunner());
     for (const [node, id] of [[N1, T.a], [N2, T.b]] as const) {
       await k.tcBatchIn(sb(node), detachLines([vxlanName(NET.vni), sandboxVethName(id)]));
-      await k.tcBatchIn(cns(id), ['filter del dev eth0 egress pref 10']);
+      await k.ipBatch(cns(id), [`route flush dev ${txDeviceName(0)}`]);
     }
     const [a0, b0] = [await txPackets(sb(N1), sandboxVethName(T.a)), await txPackets(sb(N2), sandboxVethName(T.b))];
     const fa0 = await fromContainer(sb(N1), T.a);
@@ -187,7 +201,7 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
     assert.ok((await fromContainer(sb(N1), T.a)) - fa0 >= 20, 'a sent through its veth');
   });
 
-  it('a new local endpoint joins the programs; containers on one host meet through the sandbox\'s VXLAN device (local bypass), not the bridge', async () => {
+  it('a new local endpoint joins the programs and gets its routes; containers on one host meet through the bridge, not the transmit devices', async () => {
     // A device of h1 already holds c's first node-local VNI: c's takes the next.
     await sh(['ip', 'netns', 'exec', h1, 'ip', 'link', 'add', 'vxblock', 'type', 'vxlan', 'id', String(txVniCandidate(T.c, 0, 0)), 'dstport', '4789', 'nolearning']);
     await dp1!.attach(task(T.c), pids.get(T.c)!); // h1's programs are rebuilt for a and c
@@ -202,17 +216,19 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
     await dp2!.idle();
     for (const [node, id] of [[N1, T.a], [N1, T.c], [N2, T.b], [N2, T.d]] as const) {
       assert.match(await ingressFilters(sb(node), sandboxVethName(id)), /tsw_to_ovl/, id);
-      if (id === T.c || id === T.d) assert.match(await egressFilters(cns(id), 'eth0'), /tsw_to_tx/, id);
     }
-    // c's requests to a (a's own programs are off since the control above, so its replies take the veth and the bridge).
+    assert.deepEqual((await txRoutes(T.c)).routes, ['10.233.1.12 src 10.233.1.13', '10.233.1.14 src 10.233.1.13']);
+    assert.deepEqual((await txRoutes(T.d)).routes, ['10.233.1.11 src 10.233.1.14', '10.233.1.13 src 10.233.1.14']);
+    // c's requests to a, on the same host: c's veth and the bridge.
     const a0 = await txPackets(sb(N1), sandboxVethName(T.a));
     const x0 = await txPackets(cns(T.c), txDeviceName(0));
-    assert.equal(await pings(T.c, ADDR[T.a]![1]), 20); // same host
-    assert.ok((await txPackets(sb(N1), sandboxVethName(T.a))) - a0 <= FLOODED, 'local traffic skips the bridge');
-    assert.ok((await txPackets(cns(T.c), txDeviceName(0))) - x0 >= 20, 'c sent through its transmit device');
+    assert.equal(await pings(T.c, ADDR[T.a]![1]), 20);
+    assert.ok((await txPackets(sb(N1), sandboxVethName(T.a))) - a0 >= 20, 'local traffic crosses the bridge');
+    assert.equal((await txPackets(cns(T.c), txDeviceName(0))) - x0, 0, 'nothing local takes the transmit device');
     const d0 = await txPackets(sb(N2), sandboxVethName(T.d));
-    assert.equal(await pings(T.c, ADDR[T.d]![1], 50), 50); // across hosts: fast path (through the bridge: ≥ 50 transmits)
+    assert.equal(await pings(T.c, ADDR[T.d]![1], 50), 50); // across hosts: c's transmit device and d's fast path (through the bridge: ≥ 50 transmits)
     assert.ok((await txPackets(sb(N2), sandboxVethName(T.d))) - d0 <= FLOODED);
+    assert.ok((await txPackets(cns(T.c), txDeviceName(0))) - x0 >= 50, 'c sent through its transmit device');
   });
 
   it('a detached endpoint leaves the programs and the last one takes the sandbox with it; no pin anywhere', async () => {
@@ -250,9 +266,9 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
     assert.deepEqual(warnings, [
       refusedSandbox, // the attach's attempt
       refusedSandbox, // the view's
-      `transmit devices not programmed; the container sends through its veth {"task":"${T.a}","error":"Error: refused for the test"}`,
+      `transmit device not made; the container sends through its veth {"task":"${T.a}","device":"vxtx0","error":"Error: refused for the test"}`,
     ]);
-    assert.equal((await egressFilters(cns(T.a), 'eth0')).trim(), '');
+    assert.doesNotMatch(await sh(['ip', '-n', cns(T.a), '-o', 'link', 'show']), /vxtx0/, 'a device that cannot be guarded is not kept');
     assert.equal((await ingressFilters(sb(N1), vxlanName(NET.vni))).trim(), '');
     assert.equal((await ingressFilters(sb(N1), sandboxVethName(T.a))).trim(), '');
     const a0 = await txPackets(sb(N1), sandboxVethName(T.a));

@@ -1,7 +1,7 @@
-// The transmit devices' pure parts (src/tx-plan.ts): names, node-local VNIs, forwarding entries.
+// The transmit devices' pure parts (src/tx-plan.ts): names, node-local VNIs, what the devices are told.
 import * as assert from 'node:assert/strict';
 import { NODE_LOCAL_VNI_MAX, NODE_LOCAL_VNI_MIN } from '@tswarm/api';
-import { DEFAULT_FDB_MAC, desiredTxFdb, parseTxFdb, txDeviceName, txFdbCommands, txTempName, txVniCandidate } from '../src/index.js';
+import { txCommands, txDeviceName, txTempName, txVniCandidate } from '../src/index.js';
 
 const TASK = 'k3j5n2m4p6q8r0s2t4u6v8w0x';
 const peer = (ip: string, mac: string, dst: string) => ({ ip, mac, dst });
@@ -27,43 +27,39 @@ describe('transmit devices (pure)', () => {
     assert.equal(seen.size, 8);
   });
 
-  it('wants every remote endpoint (MACs in lower case) and a default entry to this node', () => {
-    const want = desiredTxFdb([peer('10.0.1.3', '02:42:0A:00:01:03', '192.168.1.12'), peer('10.0.1.4', '02:42:0a:00:01:04', '192.168.1.13')], '192.168.1.11');
-    assert.deepEqual([...want], [[DEFAULT_FDB_MAC, '192.168.1.11'], ['02:42:0a:00:01:03', '192.168.1.12'], ['02:42:0a:00:01:04', '192.168.1.13']]);
+  const D = { dev: 'vxtx0', vni: 4097, src: '10.0.1.2' };
+  const table = (...ps: ReturnType<typeof peer>[]) => new Map(ps.map((p) => [p.ip, p]));
+  const p3 = peer('10.0.1.3', '02:42:0a:00:01:03', '192.168.1.12');
+  const p4 = peer('10.0.1.4', '02:42:0a:00:01:04', '192.168.1.13');
+  const p5 = peer('10.0.1.5', '02:42:0a:00:01:05', '192.168.1.13');
+
+  it('writes only the difference: a forwarding entry with the network\'s VNI, then a neighbour entry and a /32 route from the container\'s address', () => {
+    const moved = { ...p4, dst: '192.168.1.14' };
+    assert.deepEqual(txCommands(D, table(p3, p5), table(p3, moved)), {
+      bridge: [
+        'fdb del 02:42:0a:00:01:05 dev vxtx0 self',
+        'fdb replace 02:42:0a:00:01:04 dev vxtx0 dst 192.168.1.14 vni 4097 self permanent',
+      ],
+      ip: [
+        'route del 10.0.1.5/32 dev vxtx0',
+        'neigh del 10.0.1.5 dev vxtx0',
+        'neigh replace 10.0.1.4 lladdr 02:42:0a:00:01:04 dev vxtx0 nud permanent',
+        'route replace 10.0.1.4/32 dev vxtx0 src 10.0.1.2',
+      ],
+    });
+    assert.deepEqual(txCommands(D, table(p3, moved), table(p3, moved)), { bridge: [], ip: [] });
   });
 
-  it('writes only the difference, every entry sending with the network\'s VNI; the default entry is appended, never replaced', () => {
-    const have = new Map([['02:42:0a:00:01:03', '192.168.1.12'], ['02:42:0a:00:01:05', '192.168.1.13']]);
-    const want = new Map([[DEFAULT_FDB_MAC, '192.168.1.11'], ['02:42:0a:00:01:03', '192.168.1.12'], ['02:42:0a:00:01:04', '192.168.1.14']]);
-    assert.deepEqual(txFdbCommands('vxtx0', 4097, have, want), [
-      'fdb del 02:42:0a:00:01:05 dev vxtx0 self',
-      'fdb append 00:00:00:00:00:00 dev vxtx0 dst 192.168.1.11 vni 4097 self permanent',
-      'fdb replace 02:42:0a:00:01:04 dev vxtx0 dst 192.168.1.14 vni 4097 self permanent',
-    ]);
-    assert.deepEqual(txFdbCommands('vxtx0', 4097, want, want), []);
-    // This node's address changed: the default entry is deleted whole and written again.
-    const moved = new Map(want).set(DEFAULT_FDB_MAC, '192.168.1.21');
-    assert.deepEqual(txFdbCommands('vxtx0', 4097, want, moved), [
-      'fdb del 00:00:00:00:00:00 dev vxtx0 self',
-      'fdb append 00:00:00:00:00:00 dev vxtx0 dst 192.168.1.21 vni 4097 self permanent',
-    ]);
-  });
-
-  it('reads the kernel\'s entries back; another VNI or a MAC listed twice reads as unknown, the device\'s own addresses are skipped', () => {
-    const kernel = [
-      { mac: '00:00:00:00:00:00', dst: '192.168.1.11', vni: 4097 },
-      { mac: '00:00:00:00:00:00', dst: '192.168.1.99', vni: 4097 },
-      { mac: '02:42:0A:00:01:03', dst: '192.168.1.12', vni: 4097 },
-      { mac: '02:42:0a:00:01:04', dst: '192.168.1.13', vni: 4098 },
-      { mac: '33:33:00:00:00:01' },
-    ];
-    const got = parseTxFdb(kernel, 4097);
-    assert.deepEqual([...got], [[DEFAULT_FDB_MAC, ''], ['02:42:0a:00:01:03', '192.168.1.12'], ['02:42:0a:00:01:04', '']]);
-    const want = desiredTxFdb([peer('10.0.1.3', '02:42:0a:00:01:03', '192.168.1.12'), peer('10.0.1.4', '02:42:0a:00:01:04', '192.168.1.13')], '192.168.1.11');
-    assert.deepEqual(txFdbCommands('vxtx0', 4097, got, want), [
-      'fdb del 00:00:00:00:00:00 dev vxtx0 self',
-      'fdb append 00:00:00:00:00:00 dev vxtx0 dst 192.168.1.11 vni 4097 self permanent',
-      'fdb replace 02:42:0a:00:01:04 dev vxtx0 dst 192.168.1.13 vni 4097 self permanent',
-    ]);
+  it('when what the device holds is not known, flushes it and writes every endpoint again', () => {
+    assert.deepEqual(txCommands(D, null, table(p3)), {
+      bridge: ['fdb flush dev vxtx0 self', 'fdb replace 02:42:0a:00:01:03 dev vxtx0 dst 192.168.1.12 vni 4097 self permanent'],
+      ip: [
+        'route flush dev vxtx0',
+        'neigh flush dev vxtx0 nud permanent',
+        'neigh replace 10.0.1.3 lladdr 02:42:0a:00:01:03 dev vxtx0 nud permanent',
+        'route replace 10.0.1.3/32 dev vxtx0 src 10.0.1.2',
+      ],
+    });
+    assert.deepEqual(txCommands(D, null, new Map()), { bridge: ['fdb flush dev vxtx0 self'], ip: ['route flush dev vxtx0', 'neigh flush dev vxtx0 nud permanent'] });
   });
 });

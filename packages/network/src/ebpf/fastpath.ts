@@ -16,9 +16,9 @@ import type { Logger } from '@tswarm/api';
 import type { Kernel } from '../kernel.js';
 import { SANDBOX_BRIDGE, nodeToken, parseSandboxName, vxlanName } from '../names.js';
 import { nativeLoader, type BpfLoader } from './loader.js';
-import { attachLines, detachLines, planFastPath, txAttachLines, type SandboxEndpoint } from './plan.js';
+import { attachLines, detachLines, planFastPath, txGuardLines, type SandboxEndpoint } from './plan.js';
 import type { Asm } from './asm.js';
-import { dropProgram, fromOverlayProgram, toOverlayProgram, toTxDeviceProgram, type TxPlan } from './programs.js';
+import { dropProgram, fromOverlayProgram, toOverlayProgram } from './programs.js';
 
 export const BPFFS = '/sys/fs/bpf';
 export const PIN_DIR = `${BPFFS}/tswarm`;
@@ -36,17 +36,11 @@ function pinName(sandbox: string, kind: 'from' | 'to'): string {
   return `${sandbox}-${kind}`;
 }
 
-/** Pins of a container's transmit programs: `<prefix>-<node8>-<task12>-txN` and `…-drop` (names.ts txPinBase). */
+/**
+ * Pins of a container's transmit device's program: `<prefix>-<node8>-<task12>-drop` (names.ts
+ * txPinBase; `…-txN`, the egress programs of a tswarmd from before 2026-11-28, are swept too).
+ */
 const TX_PIN = /^(.*)-[0-9a-z]+-(tx\d+|drop)$/;
-
-/** One container interface and its transmit device (tx-plan.ts), with what its program needs. */
-export interface TxAttachment {
-  /** The container's interface (ethN). */
-  readonly eth: string;
-  /** Its transmit device (vxtxN). */
-  readonly tx: string;
-  readonly plan: TxPlan;
-}
 
 /**
  * The mount is machine-wide, so one check-and-mount per process, shared: data planes created
@@ -96,8 +90,7 @@ export class FastPath {
       }
       // Probe with the real programs (their helpers included) before promising anything.
       const probe = { vxlanIfindex: 1, bridgeMac: '02:00:00:00:00:01', endpoints: [{ mac: '02:00:00:00:00:02', ifindex: 1 }], localMacs: ['02:00:00:00:00:02'] };
-      const txProbe = toTxDeviceProgram({ txIfindex: 1, bridgeMac: probe.bridgeMac });
-      for (const a of [fromOverlayProgram(probe), toOverlayProgram(probe), txProbe, dropProgram()]) loader.close(loader.loadSchedCls('tsw_probe', a.assemble()));
+      for (const a of [fromOverlayProgram(probe), toOverlayProgram(probe), dropProgram()]) loader.close(loader.loadSchedCls('tsw_probe', a.assemble()));
       return new FastPath(k, loader, pinDir);
     } catch (e) {
       log.warn('eBPF fast path unavailable; overlay traffic takes the sandbox bridge', { reason: (e as Error).message });
@@ -125,25 +118,17 @@ export class FastPath {
   }
 
   /**
-   * Attaches (or replaces) a container's transmit programs (tx-plan.ts): toTxDevice on each
-   * interface's egress, drop on each transmit device's ingress, in the container's namespace
-   * `nsName`. `pinBase` names the hand-off pins (names.ts txPinBase). Throws on failure; the
-   * caller then calls clearTx() so no frame is sent to a device whose entries are not known.
+   * Puts the drop program on the ingress of a container's transmit device `dev` (tx-plan.ts),
+   * in the container's namespace `nsName`; `pinBase` names the hand-off pin (names.ts
+   * txPinBase). Throws on failure.
    */
-  async applyTx(nsName: string, pinBase: string, devices: readonly TxAttachment[]): Promise<void> {
-    const drop = join(this.pinDir, `${pinBase}-drop`);
-    const programs: Array<readonly [string, Asm, string]> = [['tsw_tx_drop', dropProgram(), drop]];
-    const lines: string[] = [];
-    devices.forEach((d, i) => {
-      const pin = join(this.pinDir, `${pinBase}-tx${i}`);
-      programs.push(['tsw_to_tx', toTxDeviceProgram(d.plan), pin]);
-      lines.push(...txAttachLines(d.eth, d.tx, { to: pin, drop }));
-    });
-    await this.handOff(nsName, programs, lines);
+  async guardTx(nsName: string, pinBase: string, dev: string): Promise<void> {
+    const pin = join(this.pinDir, `${pinBase}-drop`);
+    await this.handOff(nsName, [['tsw_tx_drop', dropProgram(), pin]], txGuardLines(dev, pin));
   }
 
-  /** Takes a container's transmit programs off its interfaces (`eths`): frames take the veth again. Never throws. */
-  async clearTx(nsName: string, eths: readonly string[]): Promise<void> {
+  /** Takes the fast path's filters off the egress of a container's interfaces `eths`. Never throws. */
+  async unhookEgress(nsName: string, eths: readonly string[]): Promise<void> {
     await this.tc(nsName, detachLines(eths, 'egress'), true).catch(() => undefined);
   }
 

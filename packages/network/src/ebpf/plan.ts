@@ -56,12 +56,9 @@ export function attachLines(vxlan: string, veths: readonly string[], pins: { rea
   return [...filterLines(vxlan, 'ingress', pins.from), ...veths.flatMap((v) => filterLines(v, 'ingress', pins.to))];
 }
 
-/**
- * The tc lines, run in a container's namespace, that attach its transmit programs to interface
- * `eth` (egress) and its transmit device `tx` (ingress).
- */
-export function txAttachLines(eth: string, tx: string, pins: { readonly to: string; readonly drop: string }): string[] {
-  return [...filterLines(eth, 'egress', pins.to), ...filterLines(tx, 'ingress', pins.drop)];
+/** The tc lines, run in a container's namespace, that put the drop program on its transmit device `tx` (ingress). */
+export function txGuardLines(tx: string, drop: string): string[] {
+  return filterLines(tx, 'ingress', drop);
 }
 
 /** One device's clsact qdisc (`replace` keeps an existing one and its filters) and the fast path's filter on `hook`, replaced in place. */

@@ -20,15 +20,8 @@
 //     reply to a VIP connection from a local backend is addressed to a local container: it
 //     stays on the bridge, which sends it up; one to a remote client is redirected, and its
 //     node's fromOverlay sends it up there.)
-//   toTxDevice — on a container's overlay interface's tc egress, in the container (tx-plan.ts):
-//     first, the frames fromOverlay would send up to br0 (replies to VIP connections, fragments,
-//     ICMP errors, IPv4 options) → TC_ACT_OK: they take the veth and the bridge, the way the
-//     VIP tables expect them (lb.ts). Then dst MAC unicast and not br0's → bpf_redirect() to the
-//     container's transmit device, a VXLAN device beside the interface, so the frame never
-//     crosses the veth. Anything else → TC_ACT_OK: the veth, as before. Frames to local
-//     containers go too: the device's default FDB entry hands them to the sandbox's VXLAN
-//     device, whose fromOverlay delivers them.
-//   drop — on the transmit device's ingress: it is for sending only.
+//   drop — on the ingress of a container's transmit device (tx-plan.ts), a VXLAN device the
+//     container's routes send to remote endpoints through: it is for sending only.
 //
 // No maps: the MACs and ifindexes are immediates, so a program is a pure function of the
 // sandbox's local endpoints and is regenerated (and replaced atomically with `tc filter
@@ -190,23 +183,6 @@ export function toOverlayProgram(plan: FastPathPlan): Asm {
     a.jne32Imm(HI, hi, `other${i}`).jneImm(LO, lo, `other${i}`).ja('pass').label(`other${i}`);
   });
   a.movImm(1, plan.vxlanIfindex).movImm(2, 0).call(BPF_FUNC_REDIRECT).exit();
-  return pass(a);
-}
-
-export interface TxPlan {
-  /** ifindex of the container's transmit device, in the container's namespace. */
-  readonly txIfindex: number;
-  /** The sandbox's br0 MAC: frames to it (VIPs, the gateway address) take the veth. */
-  readonly bridgeMac: string;
-}
-
-/** The program on a container's overlay interface's egress (see the file comment). */
-export function toTxDeviceProgram(plan: TxPlan): Asm {
-  const a = upToBridge(loadDstMac(new Asm()));
-  a.mov(4, HI).andImm(4, 1).jneImm(4, 0, 'pass'); // broadcast, multicast
-  const { hi, lo } = macWords(plan.bridgeMac);
-  a.jne32Imm(HI, hi, 'out').jneImm(LO, lo, 'out').ja('pass').label('out');
-  a.movImm(1, plan.txIfindex).movImm(2, 0).call(BPF_FUNC_REDIRECT).exit();
   return pass(a);
 }
 
