@@ -151,12 +151,22 @@ export class TxDevices {
   private async adopt(taskId: string, nsName: string, n: TxNet): Promise<void> {
     await this.fast.unhookEgress(nsName, [containerIfName(n.index)]);
     await this.fast.guardTx(nsName, txPinBase(this.ids.namePrefix, this.ids.nodeId, taskId), txDeviceName(n.index));
+    await this.looseReversePath(nsName, n);
+  }
+
+  /**
+   * Frames from a remote endpoint arrive on ethN while the route back to it is the transmit
+   * device: a strict reverse-path filter (rp_filter 1, RHEL's default, which new namespaces
+   * inherit from the host's) would drop them all. Loose (2) only asks that some route back exist.
+   */
+  private async looseReversePath(nsName: string, n: TxNet): Promise<void> {
+    await this.k.sysctl(nsName, `net.ipv4.conf.${containerIfName(n.index)}.rp_filter`, '2');
   }
 
   /**
    * Creates the device in this node's namespace (its socket is the node's), moves it into the
-   * container under its name, puts the drop program on its ingress and brings it up with
-   * ethN's MAC. A node-local VNI another device of this node holds is skipped for the next one.
+   * container under its name, puts the drop program on its ingress, brings it up with ethN's
+   * MAC and makes ethN's reverse-path filter loose. A node-local VNI another device of this node holds is skipped for the next one.
    */
   private async create(taskId: string, nsName: string, n: TxNet): Promise<void> {
     const tmp = txTempName(taskId, n.index);
@@ -180,6 +190,7 @@ export class TxDevices {
       await this.fast.guardTx(nsName, txPinBase(this.ids.namePrefix, this.ids.nodeId, taskId), dev);
       // addrgenmode before up: no IPv6 link-local address, so the device never sends on its own.
       await this.k.ipBatch(nsName, [`link set dev ${dev} addrgenmode none address ${macFromIp(n.address)}`, `link set dev ${dev} arp off up`]);
+      await this.looseReversePath(nsName, n);
     } catch (e) {
       // Never left behind unguarded: it would take in whatever arrives with its VNI.
       await this.k.ipBatch(nsName, [`link del ${dev}`], true).catch(() => undefined);
