@@ -10,6 +10,11 @@
       "sources": ["native/spawn.c"],
       "cflags": ["-Wall", "-Wextra", "-Werror", "-O2", "-pthread"],
       "ldflags": ["-pthread"]
+    },
+    {
+      "target_name": "tswarm_netlink",
+      "sources": ["native/netlink.c"],
+      "cflags": ["-Wall", "-Wextra", "-Werror", "-O2"]
     }
   ]
 }

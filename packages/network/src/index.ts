@@ -32,3 +32,5 @@ export type { SandboxEndpoint, FastPathLayout } from './ebpf/plan.js';
 export { nativeLoader, BpfLoadError, verifierSummary } from './ebpf/loader.js';
 export type { BpfLoader } from './ebpf/loader.js';
 export { FastPath, PIN_DIR } from './ebpf/fastpath.js';
+export { fdbReplace, fdbDel, neighReplace, neighDel, routeReplace, routeDel, encodeRequests, nativeNetlink, netlinkWriter, exchangeError, NetlinkError } from './netlink.js';
+export type { NetlinkOp, NetlinkFailure, NetlinkExchangeOptions, NetlinkWriter, NetlinkAddon } from './netlink.js';
