@@ -26,7 +26,7 @@ export type { Insn, Reg } from './ebpf/asm.js';
 export { fromOverlayProgram, toOverlayProgram, dropProgram, macWords, BPF_FUNC_REDIRECT, BPF_FUNC_REDIRECT_PEER, BPF_FUNC_SKB_CHANGE_TYPE, TC_ACT_OK, TC_ACT_SHOT } from './ebpf/programs.js';
 export type { FastPathPlan, LocalEndpoint } from './ebpf/programs.js';
 export { planFastPath, attachLines, detachLines, txGuardLines, FASTPATH_PREF } from './ebpf/plan.js';
-export { txDeviceName, txTempName, txVniCandidate, txCommands } from './tx-plan.js';
+export { txDeviceName, txTempName, txVniCandidate, txOps, txFlushLines } from './tx-plan.js';
 export type { TxDeviceRef } from './tx-plan.js';
 export type { SandboxEndpoint, FastPathLayout } from './ebpf/plan.js';
 export { nativeLoader, BpfLoadError, verifierSummary } from './ebpf/loader.js';

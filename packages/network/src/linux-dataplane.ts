@@ -30,6 +30,7 @@ import { renderUnderlayNotrack } from './host-table.js';
 import { forEachLimit, QueueBatch, SerialQueue } from './serial.js';
 import { SandboxSet } from './sandbox-set.js';
 import { TxDevices, type TxNet } from './tx-devices.js';
+import { nativeNetlink } from './netlink.js';
 import { syncHostPorts, syncIngress, type PortsState } from './mesh.js';
 
 export interface LinuxDataplaneOptions {
@@ -82,6 +83,19 @@ interface ContainerState {
   readonly nets: readonly { readonly networkId: string; readonly vni: number; readonly cidr: string }[];
   readonly gatewayIp: string;
   readonly ports: readonly PortConfig[];
+}
+
+/**
+ * The containers' transmit devices, or undefined when the netlink writer that programs them is
+ * missing (then containers send through their veths, as without the fast path).
+ */
+function transmitDevices(k: Kernel, fast: FastPath, opts: LinuxDataplaneOptions, log: Logger): TxDevices | undefined {
+  try {
+    return new TxDevices(k, fast, nativeNetlink(), opts, log);
+  } catch (e) {
+    log.warn('transmit devices unavailable; containers send through their veths', { reason: (e as Error).message });
+    return undefined;
+  }
 }
 
 export class LinuxDataplane implements Dataplane {
@@ -156,7 +170,7 @@ export class LinuxDataplane implements Dataplane {
       const vni = parseSandboxName(opts.namePrefix, opts.nodeId, name);
       if (vni !== undefined) await sandboxes.adopt(name, vni);
     }
-    const tx = fast ? new TxDevices(k, fast, opts, log) : undefined;
+    const tx = fast ? transmitDevices(k, fast, opts, log) : undefined;
     const dp = new LinuxDataplane(opts, k, gateway, alloc, sandboxes, tx, log);
     const period = opts.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS;
     if (period > 0) {

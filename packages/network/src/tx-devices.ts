@@ -10,11 +10,12 @@
 import type { Logger, NetworkView } from '@tswarm/api';
 import type { FastPath } from './ebpf/fastpath.js';
 import type { Kernel, KernelLink } from './kernel.js';
+import type { NetlinkWriter } from './netlink.js';
 import { containerIfName, macFromIp, txPinBase } from './names.js';
 import { desiredPeers, type PeerTable } from './peers.js';
 import { CommandError } from './runner.js';
 import { forEachLimit } from './serial.js';
-import { txCommands, txDeviceName, txTempName, txVniCandidate } from './tx-plan.js';
+import { txDeviceName, txFlushLines, txOps, txTempName, txVniCandidate } from './tx-plan.js';
 
 /** One overlay network of a container, as its transmit device needs it. */
 export interface TxNet {
@@ -31,6 +32,8 @@ export interface TxNet {
 }
 
 interface TxDevice extends TxNet {
+  /** In the container's namespace. */
+  readonly ifindex: number;
   /** The remote endpoints it was given, as written; null = unknown (flush and write all). */
   peers: PeerTable | null;
 }
@@ -52,6 +55,7 @@ export class TxDevices {
   constructor(
     private readonly k: Kernel,
     private readonly fast: FastPath,
+    private readonly nl: NetlinkWriter,
     private readonly ids: { readonly namePrefix: string; readonly nodeId: string },
     private readonly log: Logger,
   ) {}
@@ -85,9 +89,10 @@ export class TxDevices {
     const devices: TxDevice[] = [];
     for (const n of nets) {
       try {
-        if (links.some((l) => l.ifname === txDeviceName(n.index))) await this.adopt(taskId, nsName, n);
-        else await this.create(taskId, nsName, n);
-        devices.push({ ...n, peers: null });
+        const have = links.find((l) => l.ifname === txDeviceName(n.index));
+        if (have?.ifindex) await this.adopt(taskId, nsName, n);
+        const ifindex = have?.ifindex ?? (await this.create(taskId, nsName, n));
+        devices.push({ ...n, ifindex, peers: have ? null : new Map() }); // a new device holds nothing
       } catch (e) {
         this.log.warn('transmit device not made; the container sends through its veth', { task: taskId, device: txDeviceName(n.index), error: String(e) });
       }
@@ -125,16 +130,12 @@ export class TxDevices {
 
   private async syncContainer(taskId: string, c: TxContainer, desired: (d: TxDevice) => PeerTable): Promise<void> {
     const want = c.devices.map(desired);
-    const bridge: string[] = [];
-    const ip: string[] = [];
-    for (const [i, d] of c.devices.entries()) {
-      const lines = txCommands({ dev: txDeviceName(d.index), vni: d.vni, src: d.address }, d.peers, want[i]!);
-      bridge.push(...lines.bridge);
-      ip.push(...lines.ip);
-    }
     try {
-      await this.k.bridgeBatch(c.nsName, bridge);
-      await this.k.ipBatch(c.nsName, ip);
+      const unknown = txFlushLines(c.devices.filter((d) => !d.peers).map((d) => txDeviceName(d.index)));
+      await this.k.bridgeBatch(c.nsName, unknown.bridge);
+      await this.k.ipBatch(c.nsName, unknown.ip);
+      const ops = c.devices.flatMap((d, i) => txOps({ ifindex: d.ifindex, vni: d.vni, src: d.address }, d.peers ?? new Map(), want[i]!));
+      if (ops.length > 0) this.nl.exchange(c.nsName, ops, { ignoreMissing: true });
       c.devices.forEach((d, i) => (d.peers = want[i]!));
     } catch (e) {
       for (const d of c.devices) d.peers = null;
@@ -166,9 +167,10 @@ export class TxDevices {
   /**
    * Creates the device in this node's namespace (its socket is the node's), moves it into the
    * container under its name, puts the drop program on its ingress, brings it up with ethN's
-   * MAC and makes ethN's reverse-path filter loose. A node-local VNI another device of this node holds is skipped for the next one.
+   * MAC and makes ethN's reverse-path filter loose; returns its ifindex there. A node-local VNI
+   * another device of this node holds is skipped for the next one.
    */
-  private async create(taskId: string, nsName: string, n: TxNet): Promise<void> {
+  private async create(taskId: string, nsName: string, n: TxNet): Promise<number> {
     const tmp = txTempName(taskId, n.index);
     const dev = txDeviceName(n.index);
     for (let attempt = 0; ; attempt++) {
@@ -189,8 +191,11 @@ export class TxDevices {
     try {
       await this.fast.guardTx(nsName, txPinBase(this.ids.namePrefix, this.ids.nodeId, taskId), dev);
       // addrgenmode before up: no IPv6 link-local address, so the device never sends on its own.
-      await this.k.ipBatch(nsName, [`link set dev ${dev} addrgenmode none address ${macFromIp(n.address)}`, `link set dev ${dev} arp off up`]);
+      const [shown] = await this.k.ipBatchJson(nsName, [`link set dev ${dev} addrgenmode none address ${macFromIp(n.address)}`, `link set dev ${dev} arp off up`, `link show dev ${dev}`]);
+      const ifindex = (shown as { ifindex?: number }[] | undefined)?.[0]?.ifindex;
+      if (!ifindex) throw new Error(`${dev} is not in the container after its move`);
       await this.looseReversePath(nsName, n);
+      return ifindex;
     } catch (e) {
       // Never left behind unguarded: it would take in whatever arrives with its VNI.
       await this.k.ipBatch(nsName, [`link del ${dev}`], true).catch(() => undefined);

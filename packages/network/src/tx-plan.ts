@@ -31,6 +31,7 @@
 // with its entries (a frame sent meanwhile is dropped, as it would be anyway: it is gone).
 import { createHash } from 'node:crypto';
 import { NODE_LOCAL_VNI_MAX, NODE_LOCAL_VNI_MIN } from '@tswarm/api';
+import { fdbDel, fdbReplace, neighDel, neighReplace, routeDel, routeReplace, type NetlinkOp } from './netlink.js';
 import { diffPeers, type PeerTable } from './peers.js';
 
 /** The transmit device beside container interface ethN, in the container's namespace. */
@@ -53,31 +54,36 @@ export function txVniCandidate(taskId: string, index: number, attempt: number): 
   return NODE_LOCAL_VNI_MIN + ((h + attempt) % size);
 }
 
-/** What one transmit device is told: its name, the network's VNI and the container's address on ethN (the routes' source). */
+/** A transmit device as its requests name it: its ifindex in the container, the network's VNI and the container's address on ethN (the routes' source). */
 export interface TxDeviceRef {
-  readonly dev: string;
+  readonly ifindex: number;
   readonly vni: number;
   readonly src: string;
 }
 
 /**
- * `bridge -batch` and `ip -batch` lines taking a transmit device from the remote endpoints
- * `programmed` to `desired` (both keyed by overlay IP, as the sandbox's peers). Run the bridge
- * lines first (file comment: order). `programmed` null (not known: tswarmd restarted, or a
- * write failed) flushes the device's entries and writes them all again; meanwhile the
- * container's frames take its veth, as before its device existed.
+ * The rtnetlink requests taking a transmit device from the remote endpoints `programmed` to
+ * `desired` (both keyed by overlay IP, as the sandbox's peers), in the order of the file
+ * comment: forwarding entries first, then neighbour entries and routes.
  */
-export function txCommands(d: TxDeviceRef, programmed: PeerTable | null, desired: PeerTable): { bridge: string[]; ip: string[] } {
-  const { put, del } = diffPeers(programmed ?? new Map(), desired);
-  const bridge: string[] = programmed ? [] : [`fdb flush dev ${d.dev} self`];
-  const ip: string[] = programmed ? [] : [`route flush dev ${d.dev}`, `neigh flush dev ${d.dev} nud permanent`];
-  for (const p of del) {
-    bridge.push(`fdb del ${p.mac} dev ${d.dev} self`);
-    ip.push(`route del ${p.ip}/32 dev ${d.dev}`, `neigh del ${p.ip} dev ${d.dev}`);
-  }
-  for (const p of put) {
-    bridge.push(`fdb replace ${p.mac} dev ${d.dev} dst ${p.dst} vni ${d.vni} self permanent`);
-    ip.push(`neigh replace ${p.ip} lladdr ${p.mac} dev ${d.dev} nud permanent`, `route replace ${p.ip}/32 dev ${d.dev} src ${d.src}`);
-  }
-  return { bridge, ip };
+export function txOps(d: TxDeviceRef, programmed: PeerTable, desired: PeerTable): NetlinkOp[] {
+  const { put, del } = diffPeers(programmed, desired);
+  return [
+    ...del.map((p) => fdbDel(d.ifindex, p.mac)),
+    ...put.map((p) => fdbReplace(d.ifindex, p.mac, p.dst, d.vni)),
+    ...del.flatMap((p) => [routeDel(d.ifindex, p.ip), neighDel(d.ifindex, p.ip)]),
+    ...put.flatMap((p) => [neighReplace(d.ifindex, p.ip, p.mac), routeReplace(d.ifindex, p.ip, d.src)]),
+  ];
+}
+
+/**
+ * The `bridge -batch` and `ip -batch` lines that empty transmit devices `devs` whose entries
+ * are not known (tswarmd restarted, or a write failed), before all are written again;
+ * meanwhile the container's frames take its veth, as before its device existed.
+ */
+export function txFlushLines(devs: readonly string[]): { bridge: string[]; ip: string[] } {
+  return {
+    bridge: devs.map((d) => `fdb flush dev ${d} self`),
+    ip: devs.flatMap((d) => [`route flush dev ${d}`, `neigh flush dev ${d} nud permanent`]),
+  };
 }
