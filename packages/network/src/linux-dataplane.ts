@@ -299,7 +299,7 @@ export class LinuxDataplane implements Dataplane {
    * The transmit devices of containers attached since the last time (tx-devices.ts plan),
    * programmed at once when a view is known. Made after the next view is applied — the one an
    * attach is followed by, carrying the new task's endpoint, whose VIP rules must not wait
-   * behind their six process spawns — or TX_DEVICES_LATEST_MS after the attach at the latest.
+   * behind their four process spawns — or TX_DEVICES_LATEST_MS after the attach at the latest.
    */
   private async makeTxDevices(): Promise<void> {
     if (this.txTimer) clearTimeout(this.txTimer);

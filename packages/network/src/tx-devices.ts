@@ -150,9 +150,15 @@ export class TxDevices {
    * before 2026-11-28 sent frames to it (routes do that now).
    */
   private async adopt(taskId: string, nsName: string, n: TxNet): Promise<void> {
-    await this.fast.unhookEgress(nsName, [containerIfName(n.index)]);
-    await this.fast.guardTx(nsName, txPinBase(this.ids.namePrefix, this.ids.nodeId, taskId), txDeviceName(n.index));
-    await this.looseReversePath(nsName, n);
+    try {
+      await this.fast.unhookEgress(nsName, [containerIfName(n.index)]);
+      await this.fast.guardTx(nsName, txPinBase(this.ids.namePrefix, this.ids.nodeId, taskId), txDeviceName(n.index));
+      await this.looseReversePath(nsName, n);
+    } catch (e) {
+      // Not kept unless looked after: its routes would go stale with the next views.
+      await this.k.ipBatch(nsName, [`link del ${txDeviceName(n.index)}`], true).catch(() => undefined);
+      throw e;
+    }
   }
 
   /**
