@@ -23,8 +23,8 @@
 //   Error with `.code`: before any op was sent (no addon, no such namespace) or, rarely, midway
 //   (a send or receive error), when only a read of the kernel tells what was applied.
 import { endianness } from 'node:os';
-import { join } from 'node:path';
 import { getSystemErrorMap, getSystemErrorName } from 'node:util';
+import { loadAddon } from './addons.js';
 import { parseIp } from './ipv4.js';
 import { NETNS_DIR } from './kernel.js';
 
@@ -210,17 +210,9 @@ export interface NetlinkAddon {
   exchange(nsPath: string, request: Buffer, stopAtError?: boolean): Int32Array & { texts?: Record<number, string> };
 }
 
-/** The compiled addon, relative to this file's compiled location (dist/src). */
-const ADDON = join(__dirname, '..', '..', 'build', 'Release', 'tswarm_netlink.node');
-
 /** The addon-backed writer; throws (one line) when the addon is missing or not loadable. */
 export function nativeNetlink(): NetlinkWriter {
-  let addon: NetlinkAddon;
-  try {
-    addon = require(ADDON) as NetlinkAddon;
-  } catch (e) {
-    throw new Error(`the netlink addon is not built (${ADDON}: ${(e as Error).message.split('\n')[0]}); run npm ci (needs python3, make, g++)`);
-  }
+  const addon = loadAddon<NetlinkAddon>('tswarm_netlink', 'netlink');
   if (endianness() !== 'LE') throw new Error('the netlink writer encodes little-endian messages; this host is big-endian');
   return netlinkWriter(addon);
 }

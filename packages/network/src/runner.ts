@@ -8,7 +8,7 @@
 // with stdout on exit code 0 and rejects with a CommandError (exit code, stderr) otherwise.
 // Calls may run concurrently.
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { addonMissing, loadAddon } from './addons.js';
 
 export interface CommandRunner {
   run(argv: readonly string[], input?: string): Promise<string>;
@@ -29,13 +29,10 @@ interface SpawnAddon {
   run(argv: readonly string[], input: Buffer, done: (err: (Error & { code?: string }) | null, code: number | null, signal: number | null, stdout: Buffer, stderr: Buffer) => void): void;
 }
 
-/** The compiled addon, relative to this file's compiled location (dist/src). */
-const SPAWN_ADDON = join(__dirname, '..', '..', 'build', 'Release', 'tswarm_spawn.node');
-
 /** The addon, or undefined when it was not built (npm ci without build tools). */
 function loadSpawnAddon(): SpawnAddon | undefined {
   try {
-    return require(SPAWN_ADDON) as SpawnAddon;
+    return loadAddon<SpawnAddon>('tswarm_spawn', 'spawn');
   } catch {
     return undefined;
   }
@@ -52,7 +49,7 @@ export type Spawner = 'addon' | 'child_process';
  */
 export function execRunner(prefix: readonly string[] = [], spawner?: Spawner): CommandRunner {
   const addon = spawner === 'child_process' ? undefined : loadSpawnAddon();
-  if (spawner === 'addon' && !addon) throw new Error(`the spawn addon is not built (${SPAWN_ADDON}); run npm ci (needs python3, make, g++)`);
+  if (spawner === 'addon' && !addon) throw addonMissing('tswarm_spawn', 'spawn');
   return {
     run(argv, input) {
       const full = [...prefix, ...argv];

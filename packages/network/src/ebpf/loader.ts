@@ -11,7 +11,7 @@
 // - close(fd). Calls are synchronous and may be made from anywhere (no state).
 import { closeSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { join } from 'node:path';
+import { loadAddon } from '../addons.js';
 
 export interface BpfLoader {
   loadSchedCls(name: string, insns: Buffer): number;
@@ -29,8 +29,6 @@ export class BpfLoadError extends Error {
 
 /** The program license. None of the helpers used is GPL-only; this is the project's licence. */
 const LICENSE = 'Apache-2.0';
-/** The compiled addon, relative to this file's compiled location (dist/src/ebpf). */
-const ADDON = join(__dirname, '..', '..', '..', 'build', 'Release', 'tswarm_bpf.node');
 
 interface Addon {
   progLoad(insns: Buffer, license: string, name: string): number;
@@ -44,12 +42,7 @@ export function verifierSummary(log: string, lines = 3): string {
 
 /** The addon-backed loader; throws (one line) when the addon is missing or not loadable. */
 export function nativeLoader(): BpfLoader {
-  let addon: Addon;
-  try {
-    addon = require(ADDON) as Addon;
-  } catch (e) {
-    throw new Error(`the eBPF addon is not built (${ADDON}: ${(e as Error).message.split('\n')[0]}); run npm ci (needs python3, make, g++)`);
-  }
+  const addon = loadAddon<Addon>('tswarm_bpf', 'eBPF');
   if (endianness() !== 'LE') throw new Error('the eBPF fast path assembles little-endian programs; this host is big-endian');
   return {
     loadSchedCls(name, insns) {
