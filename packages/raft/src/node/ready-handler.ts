@@ -5,7 +5,7 @@
 // membership, removal) stay with the node, reached through the deps below.
 import type { Logger } from '@tswarm/api';
 import type { MemoryStorage } from '../core/memoryStorage.js';
-import type { Entry, HardState, Ready, Snapshot } from '../core/types.js';
+import type { Entry, HardState, Message, Ready, Snapshot } from '../core/types.js';
 import type { Transport } from '../transport/transport.js';
 import { ALREADY_DURABLE, type RaftStorage } from '../storage/raft-storage.js';
 import type { ReadWaiters } from './waiters.js';
@@ -47,7 +47,12 @@ export class ReadyHandler {
     // everyone else acknowledges (votes, append responses) only what is durable.
     const leaderSendsEarly = isLeader && rd.messages.length > 0;
     if (leaderSendsEarly) this.d.transport.send(rd.messages);
-    const { saved, written } = this.persist(rd, isLeader);
+    // A follower's forwarded proposals and read requests promise nothing about its log: they
+    // leave before its write, not one fsync later; the write then runs on the thread pool so
+    // the loop gets to flush them meanwhile.
+    const forwards = isLeader ? [] : rd.messages.filter(isForward);
+    if (forwards.length > 0) this.d.transport.send(forwards);
+    const { saved, written } = this.persist(rd, isLeader, forwards.length === 0);
     // Committed entries this member persisted in earlier Readys are applied while the write
     // is in flight, as etcd's apply loop runs beside its WAL writes: a follower answers as soon
     // as its write is done, not after the apply. Only this Ready's own entries (committed at
@@ -68,7 +73,8 @@ export class ReadyHandler {
     }
     if (rd.entries.length) this.d.mem.append(rd.entries);
     if (rd.hardState) this.d.mem.setHardState(rd.hardState);
-    if (!leaderSendsEarly && rd.messages.length) this.d.transport.send(rd.messages);
+    const rest = forwards.length > 0 ? rd.messages.filter((m) => !isForward(m)) : rd.messages;
+    if (!leaderSendsEarly && rest.length) this.d.transport.send(rest);
     for (const rs of rd.readStates) this.d.reads.readState(rs.requestCtx, rs.index);
     this.d.applyCommitted(rd.committedEntries, early);
   }
@@ -110,10 +116,10 @@ export class ReadyHandler {
    * it waits for it before answering, with nothing else to do, and the thread-pool round trip
    * costs more than the write itself. The leader's runs on the pool, beside its sends.
    */
-  private persist(rd: Ready, isLeader: boolean): { saved: Promise<void>; written: Promise<unknown> | undefined } {
+  private persist(rd: Ready, isLeader: boolean, mayInline: boolean): { saved: Promise<void>; written: Promise<unknown> | undefined } {
     const writes: Array<Promise<void>> = [];
     if (rd.snapshot) writes.push(this.d.storage.saveSnapshot(rd.snapshot));
-    const saved = this.d.storage.save(rd.hardState, rd.entries, rd.mustSync, { inline: !isLeader });
+    const saved = this.d.storage.save(rd.hardState, rd.entries, rd.mustSync, { inline: !isLeader && mayInline });
     if (rd.hardState) this.savedTermVote = { term: rd.hardState.term, vote: rd.hardState.vote };
     writes.push(saved);
     // A Ready that needs no sync carries no entries, vote or term — at most a new commit
@@ -125,6 +131,11 @@ export class ReadyHandler {
     written?.catch(() => {});
     return { saved, written };
   }
+}
+
+/** A follower's message on to the leader that carries no promise about its own log. */
+function isForward(m: Message): boolean {
+  return m.type === 'prop' || m.type === 'readIndex';
 }
 
 /** How many of `entries` (ascending) are at or below `durableIndex`. */

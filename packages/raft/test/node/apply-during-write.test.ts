@@ -1,5 +1,6 @@
 // The node loop applies committed entries it already holds while the next write is in
-// flight (etcd's apply loop runs beside its WAL writes), but acknowledges only what is durable.
+// flight (etcd's apply loop runs beside its WAL writes), and sends a follower's forwarded
+// proposals before it, but acknowledges only what is durable.
 import assert from 'node:assert/strict';
 import { ALREADY_DURABLE, encodeConfChange, RaftNode, type Entry, type Message, type NodeId, type RaftStorage } from '../../src/index.js';
 import { NullStorage, RecordingTransport } from './fakes.js';
@@ -15,8 +16,11 @@ const put = (index: number, text: string): Entry => ({ index, term: 2, type: 'no
 /** Storage whose synced writes finish only when the test releases them. */
 class GatedStorage extends NullStorage {
   pending: Array<() => void> = [];
-  override save(_hs: unknown, _entries: readonly Entry[], mustSync: boolean): Promise<void> {
+  /** Whether each synced write was asked to be made inline. */
+  inline: boolean[] = [];
+  override save(_hs: unknown, _entries: readonly Entry[], mustSync: boolean, opts?: { inline?: boolean }): Promise<void> {
     if (!mustSync) return Promise.resolve();
+    this.inline.push(!!opts?.inline);
     return new Promise((resolve) => this.pending.push(resolve));
   }
 }
@@ -48,8 +52,10 @@ async function follower(storage: RaftStorage, apply: (data: string) => void) {
   await node.start();
   const appendAndCommit = () =>
     handlers.onMessage({ type: 'app', from: 'a', to: 'b', term: 2, index: 4, logTerm: 2, entries: [put(5, 'x=2')], commit: 4, reject: false, rejectHint: 0 });
+  const appendNext = () =>
+    handlers.onMessage({ type: 'app', from: 'a', to: 'b', term: 2, index: 5, logTerm: 2, entries: [put(6, 'x=3')], commit: 4, reject: false, rejectHint: 0 });
   const answered = () => transport.sent.some((m) => m.type === 'appResp' && m.index === 5);
-  return { node, transport, appendAndCommit, answered };
+  return { node, transport, appendAndCommit, appendNext, answered };
 }
 
 describe('raft node: applying beside the write', () => {
@@ -65,6 +71,27 @@ describe('raft node: applying beside the write', () => {
       storage.pending.shift()!();
       await waitUntil('the answer for entry 5', f.answered);
       assert.deepEqual(applied, ['x=1']);
+    } finally {
+      f.node.stop();
+    }
+  });
+
+  it('a follower forwards a proposal before its write is done, which it then makes off the event loop; its answer waits for the write', async () => {
+    const storage = new GatedStorage();
+    const f = await follower(storage, () => {});
+    try {
+      f.appendAndCommit();
+      await waitUntil('the write of entry 5 to start', () => storage.pending.length === 1);
+      // Arriving during that write: the next append and a client's proposal; both wait for the next Ready.
+      f.appendNext();
+      void f.node.propose(enc.encode('y=1')).catch(() => {});
+      storage.pending.shift()!();
+      await waitUntil('the write of entry 6 to start', () => storage.pending.length === 1);
+      assert.ok(f.transport.sent.some((m) => m.type === 'prop' && m.to === 'a'), 'the proposal went to the leader before the write of entry 6 was done');
+      assert.ok(!f.transport.sent.some((m) => m.type === 'appResp' && m.index === 6), 'no answer for entry 6 before it is durable');
+      assert.deepEqual(storage.inline, [true, false], 'a write with a forward out is not made inline: the loop must flush the forward');
+      storage.pending.shift()!();
+      await waitUntil('the answer for entry 6', () => f.transport.sent.some((m) => m.type === 'appResp' && m.index === 6));
     } finally {
       f.node.stop();
     }

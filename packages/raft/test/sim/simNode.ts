@@ -242,6 +242,10 @@ export class SimNode {
       const rd = rn.ready();
       const leading = (rd.softState?.state ?? this.role) === 'leader';
       const besideLoop = leading && this.env.raft.leaderWritesAsync && !rd.snapshot && sameTermVote(rd.hardState, storage);
+      // As RaftNode's ReadyHandler: a follower's forwards (proposals, read requests) leave
+      // before its write, so a crash during the write may follow them.
+      const early = leading ? [] : rd.messages.filter((m) => m.type === 'prop' || m.type === 'readIndex');
+      for (const m of early) this.env.send(m);
       if (this.armedCrash && !besideLoop && (rd.entries.length > 0 || rd.hardState || rd.snapshot)) {
         this.disk.persist(rd.snapshot, rd.entries, rd.hardState, false);
         this.crash(this.armedCrash.torn, 'crashes between write and fsync');
@@ -259,7 +263,7 @@ export class SimNode {
           `${this.id} becomes ${this.role} in term ${term}`);
         if (this.role === 'leader') this.env.safety.onLeader(this.id, term, storage);
       }
-      for (const m of rd.messages) this.env.send(m);
+      for (const m of rd.messages) if (!early.includes(m)) this.env.send(m);
       this.apply(rd, rn);
       for (const rs of rd.readStates) {
         const w = this.readWaiters.get(decodeReadCtx(rs.requestCtx));
