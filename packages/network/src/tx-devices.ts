@@ -147,7 +147,7 @@ export class TxDevices {
   /**
    * A device an earlier tswarmd made (it restarted): guarded again, in case it stopped between
    * making and guarding it, and without the egress program through which a tswarmd from
-   * before 2026-11-28 sent frames to it (routes do that now).
+   * before 2026-11-27 23:00 sent frames to it (routes do that now).
    */
   private async adopt(taskId: string, nsName: string, n: TxNet): Promise<void> {
     try {

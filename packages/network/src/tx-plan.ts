@@ -14,11 +14,11 @@
 // address), broadcast and ARP — stays on ethN's subnet route and takes the veth, and
 // receiving is unchanged (the sandbox device and from-overlay).
 //
-// Routes, not a tc program on ethN's egress (how it was done until 2026-11-28): the redirect
-// cost 1.5–4 % of a bulk transfer more than the route (BENCHMARKS.md), and the routing table
-// keeps frames for br0 (VIP replies and the like) on the veth with no rule of its own. The
-// price is one /32 route and one neighbour entry per remote endpoint in each container's
-// tables, visible in `ip route` there.
+// Routes, not a tc program on ethN's egress (how it was done until 2026-11-27 23:00): the
+// redirect cost 1.5–4 % of a bulk transfer more than the route (BENCHMARKS.md), and the
+// routing table keeps frames for br0 (VIP replies and the like) on the veth with no rule of
+// its own. The price is one /32 route and one neighbour entry per remote endpoint in each
+// container's tables, visible in `ip route` there.
 //
 // Its VNI: the network's VNI is taken in the node's namespace by the sandbox's device (Linux
 // allows one device per VNI and UDP port, and these share the port), so a transmit device gets

@@ -38,7 +38,7 @@ function pinName(sandbox: string, kind: 'from' | 'to'): string {
 
 /**
  * Pins of a container's transmit device's program: `<prefix>-<node8>-<task12>-drop` (names.ts
- * txPinBase; `…-txN`, the egress programs of a tswarmd from before 2026-11-28, are swept too).
+ * txPinBase; `…-txN`, the egress programs of a tswarmd from before 2026-11-27 23:00, are swept too).
  */
 const TX_PIN = /^(.*)-[0-9a-z]+-(tx\d+|drop)$/;
 
