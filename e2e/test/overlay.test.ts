@@ -229,6 +229,40 @@ describe('overlay: reachability, discovery, load balancing and the routing mesh'
     assert.ok(sent >= 20, `frames sent through the transmit devices: ${sent}`);
   });
 
+  it('a container on two overlay networks sends to each through its own transmit device, from its address there', async function () {
+    await tswarmOk(lab, 'h1', 'network', 'create', '-d', 'overlay', 'app2');
+    await tswarmOk(lab, 'h1', 'service', 'create', '-d', '--name', 'two', '--mode', 'global', '--network', 'app', '--network', 'app2', '--stop-signal', 'KILL', 'tswarm/busybox', 'sleep', '100000');
+    try {
+      const byHost = new Map<string, string>();
+      for (const h of HOSTS) {
+        const [c] = await until(`a "two" container on ${h}`, 30_000, async () => {
+          const cs = await containersOn(lab, 'two', ids.get(h)!);
+          return cs.length === 1 ? cs : undefined;
+        });
+        byHost.set(h, c!);
+      }
+      const [net] = JSON.parse(await tswarmOk(lab, 'h1', 'network', 'inspect', 'app2'));
+      const app2 = (Object.values(net.Containers) as { Name: string; IPv4Address: string }[]).filter((c) => c.Name.startsWith('two.')).map((c) => c.IPv4Address.split('/')[0]!);
+      assert.equal(app2.length, 3, JSON.stringify(net.Containers));
+      const c1 = byHost.get('h1')!;
+      const addrs = (await dockerExec(c1, ['ip', '-4', '-o', 'addr', 'show'])).stdout;
+      const own = (dev: string) => new RegExp(`\\d+: ${dev}\\s+inet ([\\d.]+)/`).exec(addrs)?.[1];
+      const routes = (await dockerExec(c1, ['ip', 'route'])).stdout;
+      for (const [dev, tx] of [['eth0', 'vxtx0'], ['eth1', 'vxtx1']] as const) {
+        const mine = routes.split('\n').filter((l) => l.includes(` dev ${tx} `));
+        assert.ok(mine.length >= 2 && mine.every((l) => l.endsWith(`src ${own(dev)}`) || l.includes(`src ${own(dev)} `)), `${tx} routes from ${dev}'s ${own(dev)}:\n${routes}`);
+      }
+      for (const ip of app2) {
+        const ping = await until(`ping ${ip} on app2 from h1`, 10_000, async () => ((await dockerExec(c1, ['ping', '-c', '1', '-W', '1', ip])).code === 0 ? true : undefined));
+        assert.ok(ping);
+      }
+    } finally {
+      await tswarmOk(lab, 'h1', 'service', 'rm', 'two');
+      await until('"two" containers gone', 30_000, async () => ((await labContainers(lab, 'label=com.tswarm.service.name=two')).length === 0 ? true : undefined));
+      await until('app2 removable', 20_000, async () => ((await lab.tswarm('h1', 'network', 'rm', 'app2')).code === 0 ? true : undefined));
+    }
+  });
+
   it('removing the services and the network leaves no namespace, link, rule or pinned program behind', async function () {
     await tswarmOk(lab, 'h1', 'service', 'rm', 'web', 'client');
     await until('containers gone', 30_000, async () => ((await labContainers(lab)).length === 0 ? true : undefined));
