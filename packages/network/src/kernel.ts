@@ -37,11 +37,10 @@ export interface NetnsState {
   readonly forwarding: boolean;
 }
 
-/** One line of `bridge -j fdb show`: a device's own entry (`dst`, `vni`) or its bridge's (`master`). */
+/** One line of `bridge -j fdb show`: a device's own entry (`dst`) or its bridge's (`master`). */
 export interface FdbEntry {
   readonly mac?: string;
   readonly dst?: string;
-  readonly vni?: number;
   readonly master?: string;
   readonly state?: string;
 }

@@ -53,19 +53,20 @@ export const FASTPATH_PREF = 10;
  * the program atomically, so traffic never sees a device without one.
  */
 export function attachLines(vxlan: string, veths: readonly string[], pins: { readonly from: string; readonly to: string }): string[] {
-  return [...filterLines(vxlan, 'ingress', pins.from), ...veths.flatMap((v) => filterLines(v, 'ingress', pins.to))];
+  return [...filterLines(vxlan, pins.from), ...veths.flatMap((v) => filterLines(v, pins.to))];
 }
 
 /** The tc lines, run in a container's namespace, that put the drop program on its transmit device `tx` (ingress). */
 export function txGuardLines(tx: string, drop: string): string[] {
-  return filterLines(tx, 'ingress', drop);
+  return filterLines(tx, drop);
 }
 
-/** One device's clsact qdisc (`replace` keeps an existing one and its filters) and the fast path's filter on `hook`, replaced in place. */
-function filterLines(dev: string, hook: TcHook, pin: string): string[] {
-  return [`qdisc replace dev ${dev} clsact`, `filter replace dev ${dev} ${hook} pref ${FASTPATH_PREF} handle 1 bpf da object-pinned ${pin}`];
+/** One device's clsact qdisc (`replace` keeps an existing one and its filters) and the fast path's ingress filter, replaced in place. */
+function filterLines(dev: string, pin: string): string[] {
+  return [`qdisc replace dev ${dev} clsact`, `filter replace dev ${dev} ingress pref ${FASTPATH_PREF} handle 1 bpf da object-pinned ${pin}`];
 }
 
+/** A tc hook. Every fast-path filter is on ingress; egress is where a tswarmd from before 2026-11-27 23:00 put one in containers. */
 export type TcHook = 'ingress' | 'egress';
 
 /** The tc lines that take the fast path's filters off devices (run with -force: a device may be gone). */
