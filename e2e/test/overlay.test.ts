@@ -206,27 +206,43 @@ describe('overlay: reachability, discovery, load balancing and the routing mesh'
     }
   });
 
-  it('sends through each container\'s transmit device: a VXLAN device beside its overlay interface, guarded, to which the container routes the remote endpoints, and which carried the cross-host traffic', async function () {
+  it('sends and receives through each container\'s transmit device: a VXLAN device beside its overlay interface, to which the container routes the remote endpoints, on whose own VNI the other hosts send to it, and which carried the cross-host traffic both ways', async function () {
     const handles = await netnsWithPrefix(`${PREFIX}-c`);
     assert.ok(handles.length >= 4, handles.join(' '));
-    let sent = 0;
+    type Link = { ifname: string; stats64: { tx: { packets: number }; rx: { packets: number } }; addr_info?: { family: string; local: string }[]; linkinfo?: { info_data?: { id?: number } } };
+    const devices: { ns: string; dev: Link; eth: string; own: string | undefined }[] = [];
+    /** Each container address → the VNI of its transmit device: what every other host must send to it. */
+    const vniOf = new Map<string, number>();
     for (const ns of handles) {
-      const links = JSON.parse(execFileSync('ip', ['-n', ns, '-j', '-s', 'addr', 'show']).toString()) as { ifname: string; stats64: { tx: { packets: number } }; addr_info: { family: string; local: string }[] }[];
+      const links = JSON.parse(execFileSync('ip', ['-n', ns, '-j', '-s', '-d', 'addr', 'show']).toString()) as Link[];
       const tx = links.filter((l) => /^vxtx\d+$/.test(l.ifname));
       assert.ok(tx.length > 0, `${ns} has a transmit device (links: ${links.map((l) => l.ifname).join(' ')})`);
       for (const d of tx) {
         const eth = `eth${d.ifname.slice(4)}`;
-        const own = links.find((l) => l.ifname === eth)?.addr_info.find((a) => a.family === 'inet')?.local;
-        const routes = JSON.parse(execFileSync('ip', ['-n', ns, '-j', 'route', 'show', 'dev', d.ifname]).toString()) as { dst: string; prefsrc?: string }[];
-        // Every host runs a task of this network, so every container has remote endpoints.
-        assert.ok(routes.length > 0 && routes.every((r) => /^[\d.]+$/.test(r.dst) && r.prefsrc === own), `${ns} ${d.ifname} routes: ${JSON.stringify(routes)}`);
-        const tc = (dev: string, hook: string) => execFileSync('nsenter', [`--net=/run/netns/${ns}`, 'tc', 'filter', 'show', 'dev', dev, hook]).toString();
-        assert.match(tc(d.ifname, 'ingress'), /direct-action .*name tsw_tx_drop/, `${ns} ${d.ifname}`);
-        assert.equal(tc(eth, 'egress').trim(), '', `${ns} ${eth}: no egress program`);
-        sent += d.stats64.tx.packets;
+        const own = links.find((l) => l.ifname === eth)?.addr_info?.find((a) => a.family === 'inet')?.local;
+        devices.push({ ns, dev: d, eth, own });
+        if (own && d.linkinfo?.info_data?.id) vniOf.set(own, d.linkinfo.info_data.id);
       }
     }
-    assert.ok(sent >= 20, `frames sent through the transmit devices: ${sent}`);
+    let sent = 0;
+    let received = 0;
+    for (const { ns, dev: d, eth, own } of devices) {
+      const routes = JSON.parse(execFileSync('ip', ['-n', ns, '-j', 'route', 'show', 'dev', d.ifname]).toString()) as { dst: string; prefsrc?: string }[];
+      // Every host runs a task of this network, so every container has remote endpoints.
+      assert.ok(routes.length > 0 && routes.every((r) => /^[\d.]+$/.test(r.dst) && r.prefsrc === own), `${ns} ${d.ifname} routes: ${JSON.stringify(routes)}`);
+      // This case runs after h2's tswarmd restarted: its adopted devices kept the VNIs their tasks reported.
+      const fdb = (JSON.parse(execFileSync('bridge', ['-n', ns, '-j', 'fdb', 'show', 'dev', d.ifname]).toString()) as { mac: string; dst?: string; vni?: number }[]).filter((e) => e.dst);
+      for (const r of routes) {
+        const mac = `02:42:${r.dst.split('.').map((x) => Number(x).toString(16).padStart(2, '0')).join(':')}`;
+        assert.equal(fdb.find((e) => e.mac === mac)?.vni, vniOf.get(r.dst), `${ns} ${d.ifname} sends to ${r.dst} on its own VNI`);
+      }
+      const tc = (dev: string, hook: string) => execFileSync('nsenter', [`--net=/run/netns/${ns}`, 'tc', 'filter', 'show', 'dev', dev, hook]).toString();
+      assert.match(tc(d.ifname, 'ingress'), /direct-action .*name tsw_tx_rx/, `${ns} ${d.ifname}`);
+      assert.equal(tc(eth, 'egress').trim(), '', `${ns} ${eth}: no egress program`);
+      sent += d.stats64.tx.packets;
+      received += d.stats64.rx.packets;
+    }
+    assert.ok(sent >= 20 && received >= 20, `frames through the transmit devices: ${sent} sent, ${received} received`);
   });
 
   it('a container on two overlay networks sends to each through its own transmit device, from its address there', async function () {

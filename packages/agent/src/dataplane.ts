@@ -5,7 +5,7 @@
 // The agent owns *when*: it hands over the manager's network view as it arrives, plumbs a
 // task's container once its main process exists, and releases it once it is gone. The
 // data plane owns *how*, and every piece of kernel state it creates.
-import type { NetworkView, Task } from '@tswarm/api';
+import type { EndpointReceive, NetworkView, Task } from '@tswarm/api';
 
 export interface Dataplane {
   /**
@@ -28,8 +28,10 @@ export interface Dataplane {
    * Resolves when its interfaces are up, with addresses, routes and load-balancing rules.
    * Idempotent: a container plumbed before an agent restart is recognised and adopted.
    * Rejects with an Error whose message is for the user (it becomes the task's error).
+   * Resolves with the VNIs that reach the container directly (the task reports them with
+   * RUNNING, and other nodes send to them); empty when every network takes the sandbox way.
    */
-  attach(task: Task, pid: number): Promise<void>;
+  attach(task: Task, pid: number): Promise<EndpointReceive[]>;
 
   /**
    * The task's container stopped or was removed: forget its endpoint and, when it was the

@@ -1,6 +1,6 @@
 // An in-memory Dataplane for tests (STYLE.md point 2): records what the agent asked, in
 // order, and can be told to refuse an attach.
-import type { NetworkView, Task } from '@tswarm/api';
+import type { EndpointReceive, NetworkView, Task } from '@tswarm/api';
 import type { Dataplane } from './dataplane.js';
 
 export class FakeDataplane implements Dataplane {
@@ -12,17 +12,20 @@ export class FakeDataplane implements Dataplane {
   readonly attached = new Map<string, number>();
   /** attach() of these task IDs rejects with this message. */
   readonly refuse = new Map<string, string>();
+  /** What attach() of these task IDs resolves with (default: nothing received directly). */
+  readonly receive = new Map<string, EndpointReceive[]>();
 
   setView(view: NetworkView): void {
     this.calls.push('view');
     this.views.push(view);
   }
 
-  async attach(task: Task, pid: number): Promise<void> {
+  async attach(task: Task, pid: number): Promise<EndpointReceive[]> {
     this.calls.push(`attach ${task.id} ${pid}`);
     const why = this.refuse.get(task.id);
     if (why) throw new Error(why);
     this.attached.set(task.id, pid);
+    return this.receive.get(task.id) ?? [];
   }
 
   async detach(taskId: string): Promise<void> {

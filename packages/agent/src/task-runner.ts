@@ -1,7 +1,7 @@
 // One task's life on this node: a loop that asks the pure state machine (task-state.ts) for
 // the next step, performs it through the task's controller, and reports each new status.
 // The runner is the only owner of its task's local status and of its controller.
-import { TaskState, type Logger, type Task, type TaskStatus } from '@tswarm/api';
+import { TaskState, type EndpointReceive, type Logger, type Task, type TaskStatus } from '@tswarm/api';
 import { type Clock, sleep } from './clock.js';
 import type { Dataplane } from './dataplane.js';
 import { ExecutorError, type ExitStatus, type TaskController } from './executor.js';
@@ -27,6 +27,10 @@ export interface TaskRunnerDeps {
   dataplane?: Dataplane;
 }
 
+function sameReceive(a: readonly EndpointReceive[], b: readonly EndpointReceive[]): boolean {
+  return a.length === b.length && a.every((r, i) => r.networkId === b[i]!.networkId && r.vni === b[i]!.vni);
+}
+
 type Settled = { ok: true; value: ExitStatus } | { ok: false; error: unknown };
 
 export class TaskRunner {
@@ -38,6 +42,8 @@ export class TaskRunner {
   private containerId = '';
   /** The running container is plumbed into its networks (after start, or on adoption). */
   private plumbed = false;
+  /** What the data plane said reaches the plumbed container directly; reported with every status. */
+  private receive: EndpointReceive[] = [];
   /** A pending controller.wait(), kept across wake-ups so one exit is never waited for twice. */
   private pendingWait: Promise<Settled> | undefined;
   private wake: () => void = () => {};
@@ -92,7 +98,7 @@ export class TaskRunner {
 
   private setStatus(state: TaskState, fields: { message?: string; err?: string; pid?: number; exitCode?: number }): void {
     if (state < this.local.state) return; // states only move forward
-    this.local = makeStatus(state, this.deps.clock.now(), { ...fields, containerId: this.containerId });
+    this.local = makeStatus(state, this.deps.clock.now(), { ...fields, containerId: this.containerId, receive: this.receive });
     this.deps.report(this.current.id, this.local);
   }
 
@@ -131,6 +137,8 @@ export class TaskRunner {
               const seen = await ctl.inspect();
               if (seen.running) await this.plumb(seen.pid);
               this.plumbed = true;
+              // Its devices may have been made again with other VNIs: other nodes must send to these.
+              if (!sameReceive(this.local.receive, this.receive)) this.setStatus(this.local.state, { message: this.local.message, pid: seen.pid });
             }
             await this.waitOrWake();
             break;
@@ -181,7 +189,7 @@ export class TaskRunner {
   private async plumb(pid: number): Promise<void> {
     if (!this.deps.dataplane) return;
     try {
-      await this.deps.dataplane.attach(this.current, pid);
+      this.receive = await this.deps.dataplane.attach(this.current, pid);
       this.plumbed = true;
     } catch (err) {
       // A container we could not connect is of no use: stop it, and fail the task with why.
@@ -195,6 +203,7 @@ export class TaskRunner {
   private async unplumb(always = false): Promise<void> {
     if (!this.deps.dataplane || (!this.plumbed && !always)) return;
     this.plumbed = false;
+    this.receive = [];
     await this.deps.dataplane.detach(this.current.id);
   }
 

@@ -6,7 +6,7 @@
 //   desired ≥ SHUTDOWN, not yet terminal:        →(shutdown)→ SHUTDOWN
 //   an error before STARTING: REJECTED; from STARTING on: FAILED
 //   the assignment removed:                      →(shutdown, remove)→ gone (nothing more reported)
-import { TaskState, type TaskStatus } from '@tswarm/api';
+import { TaskState, type EndpointReceive, type TaskStatus } from '@tswarm/api';
 
 export type Step =
   /** Report `state` with `message`; nothing to do on the host. */
@@ -85,7 +85,7 @@ export function exitStatus(exitCode: number): { state: TaskState; message: strin
 export function makeStatus(
   state: TaskState,
   timestampMs: number,
-  fields: { message?: string; err?: string; containerId?: string; pid?: number; exitCode?: number } = {},
+  fields: { message?: string; err?: string; containerId?: string; pid?: number; exitCode?: number; receive?: readonly EndpointReceive[] } = {},
 ): TaskStatus {
   return {
     state,
@@ -93,5 +93,6 @@ export function makeStatus(
     message: fields.message ?? '',
     err: fields.err ?? '',
     container: { containerId: fields.containerId ?? '', pid: fields.pid ?? 0, exitCode: fields.exitCode ?? 0 },
+    receive: [...(fields.receive ?? [])],
   };
 }

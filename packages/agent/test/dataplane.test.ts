@@ -41,6 +41,17 @@ describe('Agent and the network data plane', () => {
     assert.equal(dataplane.attached.has('t1'), false, 'detached once the process exited');
   });
 
+  it('reports with RUNNING the VNIs that reach the container directly, and drops them once it has exited', async () => {
+    dataplane.receive.set('t1', [{ networkId: 'app', vni: 0xf00011 }]);
+    cluster.tasks.set('t1', makeTask('t1'));
+    await newAgent().start();
+    await until('t1 RUNNING', () => stateOf(cluster, 't1') === TaskState.TASK_STATE_RUNNING);
+    assert.deepEqual(cluster.tasks.get('t1')!.status!.receive, [{ networkId: 'app', vni: 0xf00011 }]);
+    executor.exit('t1', 0);
+    await until('t1 COMPLETE', () => stateOf(cluster, 't1') === TaskState.TASK_STATE_COMPLETE);
+    assert.deepEqual(cluster.tasks.get('t1')!.status!.receive, []);
+  });
+
   it('fails the task with the reason, and stops its container, when it cannot be plumbed', async () => {
     dataplane.refuse.set('t1', 'no IP left on the gateway bridge');
     cluster.tasks.set('t1', makeTask('t1'));
@@ -75,5 +86,27 @@ describe('Agent and the network data plane', () => {
     await until('re-attached', () => dataplane.attached.has('t1'));
     assert.equal(executor.count('start', 't1'), 1);
     assert.equal(dataplane.attached.get('t1'), executor.containers.get('t1')!.pid);
+  });
+
+  it('reports RUNNING again when a re-plumbed container receives on other VNIs than its task says, and not when on the same', async () => {
+    dataplane.receive.set('t1', [{ networkId: 'app', vni: 0xf00011 }]);
+    cluster.tasks.set('t1', makeTask('t1'));
+    const first = newAgent();
+    await first.start();
+    await until('t1 RUNNING', () => stateOf(cluster, 't1') === TaskState.TASK_STATE_RUNNING);
+    const reported = cluster.tasks.get('t1')!.status!.timestampMs;
+    await first.stop();
+    dataplane = new FakeDataplane();
+    dataplane.receive.set('t1', [{ networkId: 'app', vni: 0xf00011 }]);
+    const second = newAgent();
+    await second.start();
+    await until('re-attached', () => dataplane.attached.has('t1'));
+    await second.stop();
+    assert.equal(cluster.tasks.get('t1')!.status!.timestampMs, reported, 'same VNIs: nothing to report');
+    dataplane = new FakeDataplane();
+    dataplane.receive.set('t1', [{ networkId: 'app', vni: 0xf00012 }]);
+    await newAgent().start();
+    await until('new VNI reported', () => cluster.tasks.get('t1')!.status!.receive[0]?.vni === 0xf00012);
+    assert.equal(stateOf(cluster, 't1'), TaskState.TASK_STATE_RUNNING);
   });
 });

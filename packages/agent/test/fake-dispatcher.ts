@@ -38,7 +38,7 @@ export function makeTask(id: string, fields: Partial<Task> & { image?: string } 
       resources: undefined, restart: undefined, placement: undefined, networks: [], forceUpdate: 0,
     },
     specVersion: 1, desiredState: TaskState.TASK_STATE_RUNNING,
-    status: { state: TaskState.TASK_STATE_ASSIGNED, timestampMs: 0, message: 'assigned', err: '', container: undefined },
+    status: { state: TaskState.TASK_STATE_ASSIGNED, timestampMs: 0, message: 'assigned', err: '', container: undefined, receive: [] },
     networks: [], endpoint: undefined, restartCount: 0,
     ...rest,
   };

@@ -25,7 +25,7 @@ export function task(id: string, serviceId: string, slot: number, nodeId: string
     id, meta: { version: 1, createdAtMs: o.createdMs ?? 0, updatedAtMs: 0 }, serviceId, serviceName: '', slot, nodeId,
     spec: { container: { image: o.image ?? 'nginx:1.25', command: [], args: [], env: [], labels: {}, stopGracePeriodMs: 0, stopSignal: '', hostname: '' }, resources: undefined, restart: undefined, placement: undefined, networks: [], forceUpdate: 0 },
     specVersion: 1, desiredState: o.desired ?? TaskState.TASK_STATE_RUNNING,
-    status: { state, timestampMs: o.atMs ?? 0, message: o.message ?? '', err: o.err ?? '', container: undefined },
+    status: { state, timestampMs: o.atMs ?? 0, message: o.message ?? '', err: o.err ?? '', container: undefined, receive: [] },
     networks: [], endpoint: undefined, restartCount: o.restartCount ?? 0,
   };
 }

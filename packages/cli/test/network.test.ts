@@ -98,7 +98,7 @@ describe('tswarm network', () => {
       fake.handlers['getNetwork'] = (req) => ({
         network: network(APP, req.networkId, { vni: 4100, spec: { driverOpts: { encrypted: '' } }, ipam: { subnet: '10.0.1.0/24', gateway: '10.0.1.1', ipRange: '10.0.1.128/25' } }),
         endpoints: req.networkId === 'app'
-          ? [{ networkId: APP, taskId: 't1', taskName: 'web.1.t1', serviceId: 's1', nodeId: 'n2', addr: '10.0.1.130/24', aliases: ['www'], active: true }]
+          ? [{ networkId: APP, taskId: 't1', taskName: 'web.1.t1', serviceId: 's1', nodeId: 'n2', addr: '10.0.1.130/24', aliases: ['www'], active: true, vni: 0 }]
           : [],
         peers: req.networkId === 'app' ? [{ nodeId: 'n2', addr: '192.168.1.12', ingressAddr: '' }] : [],
       });

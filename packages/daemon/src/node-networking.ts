@@ -4,7 +4,7 @@
 // names from the same network views the data plane programs, and who is asking from the
 // data plane's list of local containers, so DNS and the kernel can never disagree on
 // which replicas exist.
-import type { Logger, NetworkView, Task } from '@tswarm/api';
+import type { EndpointReceive, Logger, NetworkView, Task } from '@tswarm/api';
 import type { Dataplane } from '@tswarm/agent';
 import { ServiceResolver } from '@tswarm/dns';
 import { LinuxDataplane } from '@tswarm/network';
@@ -43,7 +43,7 @@ export class NodeNetworking implements Dataplane {
     this.plane.setView(view);
   }
 
-  attach(task: Task, pid: number): Promise<void> {
+  attach(task: Task, pid: number): Promise<EndpointReceive[]> {
     return this.plane.attach(task, pid);
   }
 

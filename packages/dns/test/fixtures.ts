@@ -15,7 +15,7 @@ export function endpoint(
   return {
     networkId, serviceId, taskName, addr,
     taskId: taskName.split('.').pop()!, nodeId: 'node1',
-    aliases: opts.aliases ?? [], active: opts.active ?? true,
+    aliases: opts.aliases ?? [], active: opts.active ?? true, vni: 0,
   };
 }
 

@@ -64,10 +64,13 @@ async function addVeth(k: Kernel, ns: string | undefined, name: string, lines: r
 
 /**
  * Plumbs what is missing. `allocate` is called only when the container has no gateway
- * address yet; `release` gets it back if plumbing then fails. Returns the gateway address and
- * the container's links as read before (none when it was not seen before).
+ * address yet; `release` gets it back if plumbing then fails. Returns the gateway address, the
+ * container's links as read before (none when it was not seen before) and, read in the same
+ * process as the last step, every link's ifindex after.
  */
-export async function plumbContainer(k: Kernel, p: PlumbSpec, allocate: () => string, release: (ip: string) => void, seenBefore = true): Promise<{ gatewayIp: string; links: readonly KernelLink[] }> {
+export async function plumbContainer(
+  k: Kernel, p: PlumbSpec, allocate: () => string, release: (ip: string) => void, seenBefore = true,
+): Promise<{ gatewayIp: string; links: readonly KernelLink[]; ifindexes: ReadonlyMap<string, number> }> {
   const links = seenBefore ? await k.links(p.nsName) : [];
   const inner: string[] = ['link set lo up'];
   for (const [i, net] of p.nets.entries()) {
@@ -100,14 +103,16 @@ export async function plumbContainer(k: Kernel, p: PlumbSpec, allocate: () => st
     }
     inner.push(`addr add ${gatewayIp}/${p.gateway.prefix} dev ${gwIf}`, `link set ${gwIf} up`);
   }
-  inner.push(`route replace default via ${p.gateway.bridgeIp} dev ${gwIf}`);
+  inner.push(`route replace default via ${p.gateway.bridgeIp} dev ${gwIf}`, 'link show');
+  let shown: unknown[][];
   try {
-    await k.ipBatch(p.nsName, inner);
+    shown = await k.ipBatchJson(p.nsName, inner);
   } catch (e) {
     if (fresh) release(gatewayIp);
     throw e;
   }
-  return { gatewayIp, links };
+  const ifindexes = new Map(((shown.at(-1) ?? []) as { ifname?: string; ifindex?: number }[]).map((l) => [l.ifname ?? '', l.ifindex ?? 0] as const));
+  return { gatewayIp, links, ifindexes };
 }
 
 /**

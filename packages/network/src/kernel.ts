@@ -43,6 +43,8 @@ export interface FdbEntry {
   readonly dst?: string;
   readonly master?: string;
   readonly state?: string;
+  /** `bridge -j` flags, e.g. "self", "sticky". */
+  readonly flags?: readonly string[];
 }
 
 interface IpAddrJson {
@@ -82,8 +84,9 @@ export class Kernel {
   }
 
   /** `ip -j -batch`: the JSON array each `show` line prints, in order (other lines print nothing). */
-  async ipBatchJson(ns: string | undefined, lines: readonly string[]): Promise<unknown[][]> {
-    const out = await this.runner.run(['ip', ...(ns ? ['-n', ns] : []), '-j', '-batch', '-'], lines.join('\n') + '\n');
+  /** `details`: `ip -d`, whose `show` output has each link's kind and its settings (`linkinfo`). */
+  async ipBatchJson(ns: string | undefined, lines: readonly string[], details = false): Promise<unknown[][]> {
+    const out = await this.runner.run(['ip', ...(ns ? ['-n', ns] : []), '-j', ...(details ? ['-d'] : []), '-batch', '-'], lines.join('\n') + '\n');
     return out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown[]);
   }
 
@@ -115,13 +118,17 @@ export class Kernel {
   }
 
   async sysctl(ns: string | undefined, key: string, value: string): Promise<void> {
-    await this.runner.run([...enter(ns), 'sysctl', '-q', '-w', `${key}=${value}`]);
+    await this.sysctls(ns, { [key]: value });
   }
 
-  /** Several keys in one process; keys this kernel does not have (module not loaded) are skipped (`sysctl -e`). */
-  async sysctlsIfPresent(ns: string | undefined, settings: Readonly<Record<string, string>>): Promise<void> {
+  /** Several keys in one process; `ifPresent`: keys this kernel does not have (module not loaded) are skipped (`sysctl -e`). */
+  async sysctls(ns: string | undefined, settings: Readonly<Record<string, string>>, ifPresent = false): Promise<void> {
     const kv = Object.entries(settings).map(([k, v]) => `${k}=${v}`);
-    if (kv.length > 0) await this.runner.run([...enter(ns), 'sysctl', '-q', '-e', '-w', ...kv]);
+    if (kv.length > 0) await this.runner.run([...enter(ns), 'sysctl', '-q', ...(ifPresent ? ['-e'] : []), '-w', ...kv]);
+  }
+
+  async sysctlsIfPresent(ns: string | undefined, settings: Readonly<Record<string, string>>): Promise<void> {
+    await this.sysctls(ns, settings, true);
   }
 
   async links(ns: string | undefined): Promise<KernelLink[]> {

@@ -13,7 +13,7 @@
 // (attach is idempotent and reads the gateway address back). Until the agent's first
 // `sweep`, nothing found is deleted, because the full local task set is not known yet.
 import type { Dataplane } from '@tswarm/agent';
-import type { Logger, NetworkView, PortConfig, Task } from '@tswarm/api';
+import type { EndpointReceive, Logger, NetworkView, PortConfig, Task } from '@tswarm/api';
 import { ensureHandle, plumbContainer, unplumbContainer } from './container.js';
 import { GatewayAllocator, type GatewayPlan } from './gateway.js';
 import { findOwnHandles, removeGateway, setupGateway, strayGatewayVeths } from './host.js';
@@ -70,8 +70,6 @@ export const DEFAULT_RESYNC_INTERVAL_MS = 30_000;
  * ≈ 8 of them and stays at 30 s; the sandboxes' every 5 min.
  */
 export const DEFAULT_SANDBOX_RESYNC_INTERVAL_MS = 300_000;
-/** How long after an attach its containers' transmit devices are made when no view came first (see makeTxDevices). */
-const TX_DEVICES_LATEST_MS = 1_000;
 /** Namespaces programmed in parallel during one view: bounds process spawns in flight. */
 const PARALLEL_NAMESPACES = 8;
 
@@ -83,6 +81,8 @@ interface ContainerState {
   readonly nets: readonly { readonly networkId: string; readonly vni: number; readonly cidr: string }[];
   readonly gatewayIp: string;
   readonly ports: readonly PortConfig[];
+  /** The VNIs reaching it directly: its transmit devices' (tx-devices.ts). */
+  readonly receive: readonly EndpointReceive[];
 }
 
 /**
@@ -127,7 +127,6 @@ export class LinuxDataplane implements Dataplane {
       }
     });
     await this.afterLocalChange();
-    if (this.tx?.hasPlanned) this.txTimer ??= setTimeout(() => void this.queue.push(() => this.makeTxDevices()), TX_DEVICES_LATEST_MS).unref();
     return errors;
   });
   /**
@@ -141,8 +140,6 @@ export class LinuxDataplane implements Dataplane {
     return [];
   });
   private timer: NodeJS.Timeout | undefined;
-  /** Set while transmit devices wait to be made (see makeTxDevices). */
-  private txTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly opts: LinuxDataplaneOptions,
@@ -197,13 +194,12 @@ export class LinuxDataplane implements Dataplane {
       this.pendingView = undefined;
       if (this.closed) return;
       await this.applyView(v);
-      if (this.tx?.hasPlanned) await this.makeTxDevices();
     });
   }
 
-  attach(task: Task, pid: number): Promise<void> {
+  attach(task: Task, pid: number): Promise<EndpointReceive[]> {
     if (this.closed) return Promise.reject(new Error('the network data plane is shut down'));
-    return this.attaches.add({ task, pid });
+    return this.attaches.add({ task, pid }).then(() => [...(this.containers.get(task.id)?.receive ?? [])]);
   }
 
   detach(taskId: string): Promise<void> {
@@ -234,7 +230,6 @@ export class LinuxDataplane implements Dataplane {
 
   close(opts: { teardown: boolean }): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    if (this.txTimer) clearTimeout(this.txTimer);
     return this.queue.push(async () => {
       if (this.closed) return;
       this.closed = true;
@@ -276,16 +271,17 @@ export class LinuxDataplane implements Dataplane {
         // The routing mesh's replies go to br0s whose MAC changes with the ingress address: not worth a device.
         if (!n.ingress) txNets.push({ index, networkId: n.networkId, vni: n.vni, mtu: sb.mtu, dstPort, address: addrOf(n.cidr) });
       }
-      const { gatewayIp, links } = await plumbContainer(this.k, { taskId: task.id, nsName, nets: plumbed, gateway: this.gateway }, () => this.alloc.allocate(), (ip) => this.alloc.release(ip), seenBefore);
+      const { gatewayIp, ifindexes } = await plumbContainer(this.k, { taskId: task.id, nsName, nets: plumbed, gateway: this.gateway }, () => this.alloc.allocate(), (ip) => this.alloc.release(ip), seenBefore);
       this.alloc.reserve(gatewayIp);
-      this.tx?.plan(task.id, nsName, txNets, links);
+      // Before RUNNING: other nodes are told its devices' VNIs with it (tx-plan.ts).
+      const receive = (await this.tx?.add(task.id, nsName, txNets, ifindexes)) ?? [];
       // A container plumbed by a tswarmd from before 2026-11-27 has VIP DNAT in its own
       // namespace, which would take its VIP connections before the sandbox's (lb.ts).
       if (seenBefore) await this.k.nft(nsName, dropTableScript(LB_TABLE)).catch(() => undefined);
       this.containers.set(task.id, {
         taskId: task.id, serviceId: task.serviceId, nsName, gatewayIp,
         nets: nets.map((n) => ({ networkId: n.networkId, vni: n.vni, cidr: n.cidr })),
-        ports: task.endpoint?.ports ?? [],
+        ports: task.endpoint?.ports ?? [], receive,
       });
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
@@ -293,20 +289,6 @@ export class LinuxDataplane implements Dataplane {
       throw new Error(msg.startsWith('encrypted') || msg.startsWith('network ') || msg.startsWith('the task') ? msg : `cannot plumb the container into its networks: ${msg}`);
     }
     // The caller (the attach batch) runs afterLocalChange once for the whole batch.
-  }
-
-  /**
-   * The transmit devices of containers attached since the last time (tx-devices.ts plan),
-   * programmed at once when a view is known. Made after the next view is applied — the one an
-   * attach is followed by, carrying the new task's endpoint, whose VIP rules must not wait
-   * behind their four process spawns — or TX_DEVICES_LATEST_MS after the attach at the latest.
-   */
-  private async makeTxDevices(): Promise<void> {
-    if (this.txTimer) clearTimeout(this.txTimer);
-    this.txTimer = undefined;
-    if (this.closed || !this.tx) return;
-    await this.tx.makePlanned();
-    if (this.view) await this.tx.sync(this.view);
   }
 
   private async applyView(view: NetworkView): Promise<void> {

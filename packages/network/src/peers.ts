@@ -19,6 +19,11 @@ export interface Peer {
   readonly mac: string;
   /** The remote node's underlay address (VXLAN destination). */
   readonly dst: string;
+  /**
+   * The VNI reaching the endpoint's container directly (NetworkEndpoint.vni), for transmit
+   * devices (tx-plan.ts); absent in sandboxes' tables, whose devices send the network's.
+   */
+  readonly vni?: number;
 }
 
 /** Keyed by overlay IP. */
@@ -37,7 +42,8 @@ export function underlayHost(addr: string): string {
   return m ? m[1]! : addr;
 }
 
-export function desiredPeers(view: NetworkView, networkId: string, nodeId: string, isIngress: boolean): Map<string, Peer> {
+/** `direct`: with each endpoint's own VNI, for a container's transmit device (tx-plan.ts). */
+export function desiredPeers(view: NetworkView, networkId: string, nodeId: string, isIngress: boolean, direct = false): Map<string, Peer> {
   const underlay = new Map<string, string>();
   for (const n of view.nodes) if (n.addr) underlay.set(n.nodeId, underlayHost(n.addr));
   const out = new Map<string, Peer>();
@@ -46,7 +52,7 @@ export function desiredPeers(view: NetworkView, networkId: string, nodeId: strin
     const dst = underlay.get(e.nodeId);
     if (!dst) continue; // the node's address is not known yet: a later view will bring it
     const ip = addrOf(e.addr);
-    out.set(ip, { ip, mac: macFromIp(ip), dst });
+    out.set(ip, direct && e.vni ? { ip, mac: macFromIp(ip), dst, vni: e.vni } : { ip, mac: macFromIp(ip), dst });
   }
   if (isIngress) {
     for (const n of view.nodes) {
@@ -63,7 +69,7 @@ export function diffPeers(programmed: PeerTable, desired: PeerTable): PeerDiff {
   const del: Peer[] = [];
   for (const [ip, p] of desired) {
     const q = programmed.get(ip);
-    if (!q || q.mac !== p.mac || q.dst !== p.dst) put.push(p);
+    if (!q || q.mac !== p.mac || q.dst !== p.dst || q.vni !== p.vni) put.push(p);
   }
   for (const [ip, q] of programmed) if (!desired.has(ip)) del.push(q);
   return { put, del };
@@ -73,7 +79,10 @@ export function diffPeers(programmed: PeerTable, desired: PeerTable): PeerDiff {
  * `bridge -batch` and `ip -batch` lines for a diff on VXLAN device `vx`. Each remote endpoint is
  * also a static entry of the sandbox bridge on `vx`'s port, which does not learn: where a MAC
  * lives is the control plane's to say (file comment), not something the bridge infers from
- * the frames it sees.
+ * the frames it sees. The entry is sticky: a container's port (which learns its container's
+ * MAC) may see a remote endpoint's MAC as a source — a reply a container's transmit device
+ * sends on up to br0 (tx-plan.ts), or a container spoofing it — and without `sticky` the
+ * bridge would move the entry there and send that endpoint's frames to the container.
  */
 export function peerCommands(vx: string, diff: PeerDiff): { bridge: string[]; ip: string[] } {
   const bridge: string[] = [];
@@ -83,7 +92,7 @@ export function peerCommands(vx: string, diff: PeerDiff): { bridge: string[]; ip
     ip.push(`neigh del ${p.ip} dev ${vx}`);
   }
   for (const p of diff.put) {
-    bridge.push(`fdb replace ${p.mac} dev ${vx} dst ${p.dst} self permanent`, `fdb replace ${p.mac} dev ${vx} master static`);
+    bridge.push(`fdb replace ${p.mac} dev ${vx} dst ${p.dst} self permanent`, `fdb replace ${p.mac} dev ${vx} master static sticky`);
     ip.push(`neigh replace ${p.ip} lladdr ${p.mac} dev ${vx} nud permanent`);
   }
   return { bridge, ip };
@@ -99,12 +108,12 @@ export function ipFromMac(mac: string): string | undefined {
 /**
  * What the kernel holds, from `bridge -j fdb show dev VX` and `ip -j neigh show dev VX`
  * (for adoption after a restart and for the periodic resync). A half-programmed peer (one of
- * its three entries missing) comes back with an empty `dst` or a mismatched MAC, so the next
- * diff rewrites it.
+ * its three entries missing, or its bridge entry not sticky) comes back with an empty `dst` or
+ * a mismatched MAC, so the next diff rewrites it.
  */
 export function parseKernelPeers(fdb: readonly FdbEntry[], neigh: readonly { dst?: string; lladdr?: string }[]): Map<string, Peer> {
   const dstByMac = new Map<string, string>();
-  const bridged = new Set(fdb.filter((f) => f.mac && f.master && f.state === 'static').map((f) => f.mac!.toLowerCase()));
+  const bridged = new Set(fdb.filter((f) => f.mac && f.master && f.state === 'static' && f.flags?.includes('sticky')).map((f) => f.mac!.toLowerCase()));
   for (const f of fdb) {
     if (!f.mac || !f.dst || f.mac === '00:00:00:00:00:00') continue;
     const mac = f.mac.toLowerCase();

@@ -1,15 +1,16 @@
-// Containers' transmit devices (tx-plan.ts): made after the view that follows the attach (or a
-// second after it; LinuxDataplane makeTxDevices), their routes and entries kept in line with
-// each view. Owned by LinuxDataplane and used from its queue only. The periodic resync leaves
-// them alone: they live inside the containers, like the containers' own interfaces.
+// Containers' transmit devices (tx-plan.ts): made while a container is plumbed (its attach),
+// their routes and entries kept in line with each view. Owned by LinuxDataplane and used from
+// its queue only. The periodic resync leaves them alone: they live inside the containers, like
+// the containers' own interfaces.
 //
-// A container without them works as before (its frames take the veth), so every failure here
-// degrades to that: a device that cannot be made is logged and skipped; a container whose
-// entries cannot be written has its devices' routes taken off until a later view succeeds — a
-// route must never lead to a device that may not know where the frame goes.
-import type { Logger, NetworkView } from '@tswarm/api';
+// A container without them works as before (its frames take the veth, and other nodes send to
+// it through its sandbox, having no VNI of its own to address), so every failure here degrades
+// to that: a device that cannot be made is logged and skipped; a container whose entries
+// cannot be written has its devices' routes taken off until a later view succeeds — a route
+// must never lead to a device that may not know where the frame goes.
+import type { EndpointReceive, Logger, NetworkView } from '@tswarm/api';
 import type { FastPath } from './ebpf/fastpath.js';
-import type { Kernel, KernelLink } from './kernel.js';
+import type { Kernel } from './kernel.js';
 import type { NetlinkWriter } from './netlink.js';
 import { containerIfName, macFromIp, txPinBase } from './names.js';
 import { desiredPeers, type PeerTable } from './peers.js';
@@ -34,6 +35,8 @@ export interface TxNet {
 interface TxDevice extends TxNet {
   /** In the container's namespace. */
   readonly ifindex: number;
+  /** The device's own VNI: frames sent to it reach the container directly. */
+  readonly ownVni: number;
   /** The remote endpoints it was given, as written; null = unknown (flush and write all). */
   peers: PeerTable | null;
 }
@@ -49,8 +52,6 @@ const PARALLEL_CONTAINERS = 8;
 
 export class TxDevices {
   private readonly byTask = new Map<string, TxContainer>();
-  /** Containers attached since the last makePlanned(), with their links as read at attach. */
-  private readonly planned = new Map<string, { nsName: string; nets: readonly TxNet[]; links: readonly KernelLink[] }>();
 
   constructor(
     private readonly k: Kernel,
@@ -61,43 +62,26 @@ export class TxDevices {
   ) {}
 
   /**
-   * Records the devices a container just attached needs; makePlanned() makes them. Apart
-   * because they are not on the attach's path (the container sends through its veth until its
-   * devices are programmed): a scale-up's RUNNING, and so its VIP rules, need not wait for them.
+   * Makes (or, when the container already has them, adopts) the container's transmit devices;
+   * their routes and entries come with the next sync. `ifindexes`: the container's links, by
+   * name, once plumbed. Returns the VNI each device receives on. Never throws: without its
+   * devices a container sends through its veth and receives through its sandbox.
    */
-  plan(taskId: string, nsName: string, nets: readonly TxNet[], links: readonly KernelLink[]): void {
-    if (nets.length > 0) this.planned.set(taskId, { nsName, nets, links });
-  }
-
-  get hasPlanned(): boolean {
-    return this.planned.size > 0;
-  }
-
-  /** Makes the planned devices; their routes and entries come with the next sync. Never throws. */
-  async makePlanned(): Promise<void> {
-    const todo = [...this.planned];
-    this.planned.clear();
-    await forEachLimit(todo, PARALLEL_CONTAINERS, ([taskId, p]) => this.add(taskId, p.nsName, p.nets, p.links));
-  }
-
-  /**
-   * Makes (or, when `links` — the container's, read at attach — already has them, adopts) the
-   * container's transmit devices. Never throws: without its devices a container sends through
-   * its veth.
-   */
-  private async add(taskId: string, nsName: string, nets: readonly TxNet[], links: readonly KernelLink[]): Promise<void> {
+  async add(taskId: string, nsName: string, nets: readonly TxNet[], ifindexes: ReadonlyMap<string, number>): Promise<EndpointReceive[]> {
     const devices: TxDevice[] = [];
     for (const n of nets) {
       try {
-        const have = links.find((l) => l.ifname === txDeviceName(n.index));
-        if (have?.ifindex) await this.adopt(taskId, nsName, n);
-        const ifindex = have?.ifindex ?? (await this.create(taskId, nsName, n));
-        devices.push({ ...n, ifindex, peers: have ? null : new Map() }); // a new device holds nothing
+        const eth = ifindexes.get(containerIfName(n.index));
+        if (!eth) throw new Error(`${containerIfName(n.index)} is not in the container`);
+        const have = ifindexes.has(txDeviceName(n.index));
+        const made = have ? await this.adopt(taskId, nsName, n, eth) : await this.create(taskId, nsName, n, eth);
+        devices.push({ ...n, ...made, peers: have ? null : new Map() }); // a new device holds nothing
       } catch (e) {
-        this.log.warn('transmit device not made; the container sends through its veth', { task: taskId, device: txDeviceName(n.index), error: String(e) });
+        this.log.warn('transmit device not made; the container sends through its veth and receives through its sandbox', { task: taskId, device: txDeviceName(n.index), error: String(e) });
       }
     }
     if (devices.length > 0) this.byTask.set(taskId, { nsName, devices });
+    return devices.map((d) => ({ networkId: d.networkId, vni: d.ownVni }));
   }
 
   /**
@@ -108,7 +92,6 @@ export class TxDevices {
   async remove(taskId: string): Promise<void> {
     const c = this.byTask.get(taskId);
     this.byTask.delete(taskId);
-    this.planned.delete(taskId);
     if (c && this.k.netnsExists(c.nsName)) await this.k.ipBatch(c.nsName, c.devices.map((d) => `link del ${txDeviceName(d.index)}`), true).catch(() => undefined);
   }
 
@@ -122,7 +105,7 @@ export class TxDevices {
     const peers = new Map<string, PeerTable>();
     const peersOf = (networkId: string): PeerTable => {
       let p = peers.get(networkId);
-      if (!p) peers.set(networkId, (p = desiredPeers(view, networkId, this.ids.nodeId, false)));
+      if (!p) peers.set(networkId, (p = desiredPeers(view, networkId, this.ids.nodeId, false, true)));
       return p;
     };
     await forEachLimit([...this.byTask.entries()], PARALLEL_CONTAINERS, ([taskId, c]) => this.syncContainer(taskId, c, (d) => peersOf(d.networkId)));
@@ -145,15 +128,19 @@ export class TxDevices {
   }
 
   /**
-   * A device an earlier tswarmd made (it restarted): guarded again, in case it stopped between
-   * making and guarding it, and without the egress program through which a tswarmd from
-   * before 2026-11-27 23:00 sent frames to it (routes do that now).
+   * A device an earlier tswarmd made (it restarted): its receive program put on again, in case
+   * it stopped between making and guarding it or the device comes from a tswarmd before
+   * 2026-11-28 (whose devices dropped what they received), and without the egress program
+   * through which one before 2026-11-27 23:00 sent frames to it (routes do that now).
    */
-  private async adopt(taskId: string, nsName: string, n: TxNet): Promise<void> {
+  private async adopt(taskId: string, nsName: string, n: TxNet, eth: number): Promise<{ ifindex: number; ownVni: number }> {
+    const dev = txDeviceName(n.index);
     try {
       await this.fast.unhookEgress(nsName, [containerIfName(n.index)]);
-      await this.fast.guardTx(nsName, txPinBase(this.ids.namePrefix, this.ids.nodeId, taskId), txDeviceName(n.index));
+      await this.fast.receiveTx(nsName, txPinBase(this.ids.namePrefix, this.ids.nodeId, taskId), dev, eth);
       await this.looseReversePath(nsName, n);
+      const [shown] = await this.k.ipBatchJson(nsName, [`link show dev ${dev}`], true);
+      return shownDevice(dev, shown);
     } catch (e) {
       // Not kept unless looked after: its routes would go stale with the next views.
       await this.k.ipBatch(nsName, [`link del ${txDeviceName(n.index)}`], true).catch(() => undefined);
@@ -163,20 +150,22 @@ export class TxDevices {
 
   /**
    * Frames from a remote endpoint arrive on ethN while the route back to it is the transmit
-   * device: a strict reverse-path filter (rp_filter 1, RHEL's default, which new namespaces
-   * inherit from the host's) would drop them all. Loose (2) only asks that some route back exist.
+   * device, and on the device before the route is there (the sender's view came first): a
+   * strict reverse-path filter (rp_filter 1, RHEL's default, which new namespaces inherit from
+   * the host's) would drop them. Loose (2) only asks that some route back exist.
    */
   private async looseReversePath(nsName: string, n: TxNet): Promise<void> {
-    await this.k.sysctl(nsName, `net.ipv4.conf.${containerIfName(n.index)}.rp_filter`, '2');
+    const loose = (dev: string) => [`net.ipv4.conf.${dev}.rp_filter`, '2'] as const;
+    await this.k.sysctls(nsName, Object.fromEntries([loose(containerIfName(n.index)), loose(txDeviceName(n.index))]));
   }
 
   /**
    * Creates the device in this node's namespace (its socket is the node's), moves it into the
-   * container under its name, puts the drop program on its ingress, brings it up with ethN's
-   * MAC and makes ethN's reverse-path filter loose; returns its ifindex there. A node-local VNI
-   * another device of this node holds is skipped for the next one.
+   * container under its name, puts the receive program on its ingress, brings it up with ethN's
+   * MAC and makes the reverse-path filters loose; returns its ifindex there and its VNI. A
+   * node-local VNI another device of this node holds is skipped for the next one.
    */
-  private async create(taskId: string, nsName: string, n: TxNet): Promise<number> {
+  private async create(taskId: string, nsName: string, n: TxNet, eth: number): Promise<{ ifindex: number; ownVni: number }> {
     const tmp = txTempName(taskId, n.index);
     const dev = txDeviceName(n.index);
     for (let attempt = 0; ; attempt++) {
@@ -195,17 +184,24 @@ export class TxDevices {
       }
     }
     try {
-      await this.fast.guardTx(nsName, txPinBase(this.ids.namePrefix, this.ids.nodeId, taskId), dev);
-      // addrgenmode before up: no IPv6 link-local address, so the device never sends on its own.
-      const [shown] = await this.k.ipBatchJson(nsName, [`link set dev ${dev} addrgenmode none address ${macFromIp(n.address)}`, `link set dev ${dev} arp off up`, `link show dev ${dev}`]);
-      const ifindex = (shown as { ifindex?: number }[] | undefined)?.[0]?.ifindex;
-      if (!ifindex) throw new Error(`${dev} is not in the container after its move`);
+      await this.fast.receiveTx(nsName, txPinBase(this.ids.namePrefix, this.ids.nodeId, taskId), dev, eth);
       await this.looseReversePath(nsName, n);
-      return ifindex;
+      // addrgenmode before up: no IPv6 link-local address, so the device never sends on its own.
+      const [shown] = await this.k.ipBatchJson(nsName, [`link set dev ${dev} addrgenmode none address ${macFromIp(n.address)}`, `link set dev ${dev} arp off up`, `link show dev ${dev}`], true);
+      return shownDevice(dev, shown);
     } catch (e) {
-      // Never left behind unguarded: it would take in whatever arrives with its VNI.
+      // Never left behind without its program: it would hand VIP replies to the container untranslated.
       await this.k.ipBatch(nsName, [`link del ${dev}`], true).catch(() => undefined);
       throw e;
     }
   }
+}
+
+/** The ifindex and VNI of transmit device `dev` from `ip -j -d link show dev DEV`. */
+function shownDevice(dev: string, shown: unknown[] | undefined): { ifindex: number; ownVni: number } {
+  const l = (shown as { ifindex?: number; linkinfo?: { info_kind?: string; info_data?: { id?: number } } }[] | undefined)?.[0];
+  if (!l?.ifindex) throw new Error(`${dev} is not in the container`);
+  const vni = l.linkinfo?.info_kind === 'vxlan' ? l.linkinfo.info_data?.id : undefined;
+  if (!vni) throw new Error(`${dev} in the container is not a VXLAN device`);
+  return { ifindex: l.ifindex, ownVni: vni };
 }

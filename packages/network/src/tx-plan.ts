@@ -11,8 +11,18 @@
 // per remote endpoint of the network, and the device's forwarding entries say where each MAC
 // lives. A frame to a remote endpoint leaves the container already encapsulated, exactly as
 // from a bare VXLAN device. Everything else — local containers, br0 (VIPs, the gateway
-// address), broadcast and ARP — stays on ethN's subnet route and takes the veth, and
-// receiving is unchanged (the sandbox device and from-overlay).
+// address), broadcast and ARP — stays on ethN's subnet route and takes the veth.
+//
+// Receiving: the device is also where other nodes' transmit devices send to the container,
+// on its own VNI, which the task reports with RUNNING (TaskStatus.receive) and the views
+// carry (NetworkEndpoint.vni). A frame to it lands in the container's own stack with no
+// sandbox, bridge, program redirect or veth on the way, as on a bare VXLAN device: that was
+// the last ≈ 2 % between the overlay and one (BENCHMARKS.md, 2026-11-28). What must meet the
+// sandbox's conntrack (replies to VIP connections and the like, lb.ts) the device's receive
+// program sends out through ethN to the sandbox (ebpf/programs.ts txReceive). The device is
+// made while the container is plumbed, before RUNNING, so it exists before anyone is told
+// its VNI. Senders that know no VNI for an endpoint (its node made no device, or the task has
+// not reported RUNNING yet) address the network's VNI, which the node's sandbox takes in.
 //
 // Routes, not a tc program on ethN's egress (how it was done until 2026-11-27 23:00): the
 // redirect cost 1.5–4 % of a bulk transfer more than the route (BENCHMARKS.md), and the
@@ -22,9 +32,11 @@
 //
 // Its VNI: the network's VNI is taken in the node's namespace by the sandbox's device (Linux
 // allows one device per VNI and UDP port, and these share the port), so a transmit device gets
-// a node-local VNI from the range the cluster never allocates (@tswarm/api vni.ts), and each of
-// its forwarding entries names the network's VNI, which is what goes on the wire. Nothing is
-// meant to arrive on the node-local VNI: a drop program on the device's ingress refuses it.
+// a node-local VNI from the range the cluster never allocates (@tswarm/api vni.ts). Each of
+// its forwarding entries names the VNI that goes on the wire: the remote endpoint's own when
+// the view has one, else the network's. The node alone picks its devices' VNIs, and the
+// kernel refuses a second device with one, so two containers of a node never share one;
+// nodes' choices need not differ, since a frame's VNI is read by its destination node only.
 //
 // Order: a remote endpoint's forwarding entry is written before its neighbour entry and route,
 // so the route never leads to a MAC the device cannot place; a removed endpoint's route goes
@@ -54,7 +66,7 @@ export function txVniCandidate(taskId: string, index: number, attempt: number): 
   return NODE_LOCAL_VNI_MIN + ((h + attempt) % size);
 }
 
-/** A transmit device as its requests name it: its ifindex in the container, the network's VNI and the container's address on ethN (the routes' source). */
+/** A transmit device as its requests name it: its ifindex in the container, the network's VNI (sent to endpoints without one of their own) and the container's address on ethN (the routes' source). */
 export interface TxDeviceRef {
   readonly ifindex: number;
   readonly vni: number;
@@ -70,7 +82,7 @@ export function txOps(d: TxDeviceRef, programmed: PeerTable, desired: PeerTable)
   const { put, del } = diffPeers(programmed, desired);
   return [
     ...del.map((p) => fdbDel(d.ifindex, p.mac)),
-    ...put.map((p) => fdbReplace(d.ifindex, p.mac, p.dst, d.vni)),
+    ...put.map((p) => fdbReplace(d.ifindex, p.mac, p.dst, p.vni ?? d.vni)),
     ...del.flatMap((p) => [routeDel(d.ifindex, p.ip), neighDel(d.ifindex, p.ip)]),
     ...put.flatMap((p) => [neighReplace(d.ifindex, p.ip, p.mac), routeReplace(d.ifindex, p.ip, d.src)]),
   ];

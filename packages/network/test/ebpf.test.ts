@@ -3,8 +3,8 @@
 // the sandbox planner.
 import * as assert from 'node:assert/strict';
 import {
-  Asm, BPF_FUNC_REDIRECT, BPF_FUNC_REDIRECT_PEER, BPF_FUNC_SKB_CHANGE_TYPE, TC_ACT_OK, TC_ACT_SHOT, attachLines, detachLines, dropProgram, encode, fromOverlayProgram,
-  macWords, planFastPath, toOverlayProgram, txGuardLines, verifierSummary, VIP_SOURCE_PORTS, type FastPathPlan,
+  Asm, BPF_FUNC_REDIRECT, BPF_FUNC_REDIRECT_PEER, BPF_FUNC_SKB_CHANGE_TYPE, TC_ACT_OK, attachLines, detachLines, encode, fromOverlayProgram,
+  macWords, planFastPath, toOverlayProgram, txReceiveLines, txReceiveProgram, verifierSummary, VIP_SOURCE_PORTS, type FastPathPlan,
 } from '../src/index.js';
 import { CTX_POINTER, frame, runProgram, type FrameShape } from './bpf-interp.js';
 
@@ -85,31 +85,34 @@ describe('fast-path programs (pure, run on frames by a test interpreter)', () =>
     }
   });
 
+  /** Frames to a local endpoint that must go up to br0 first (lb.ts). */
+  const up: [string, FrameShape][] = [
+    ['TCP to the first port of the VIP source range', { dport: VIP_SOURCE_PORTS.first }],
+    ['UDP to a port above it', { proto: 17, dport: 65535 }],
+    ['TCP to 0xef00 (high byte alone decides)', { dport: 0xef00 }],
+    ['ICMP destination unreachable', { proto: 1, icmpType: 3 }],
+    ['ICMP time exceeded', { proto: 1, icmpType: 11 }],
+    ['ICMP parameter problem', { proto: 1, icmpType: 12 }],
+    ['a later fragment', { frag: 0x00b9 }],
+    ['a first fragment (more fragments)', { frag: 0x2000 }],
+    ['an IPv4 header with options', { verIhl: 0x46 }],
+  ];
+  /** Frames that go to the endpoint directly. */
+  const direct: [string, FrameShape][] = [
+    ['TCP to the port just below the range', { dport: VIP_SOURCE_PORTS.first - 1 }],
+    ['UDP to 0xee00 (same high byte, lower)', { proto: 17, dport: 0xee00 }],
+    ['a don\'t-fragment TCP segment', { frag: 0x4000 }],
+    ['another IP protocol (SCTP)', { proto: 132, dport: 62000 }],
+    ['an ICMP echo reply', { proto: 1, icmpType: 0, dport: 62000 }],
+    ['an ICMP echo request', { proto: 1, icmpType: 8, dport: 62000 }],
+    ['ARP', { type: 0x0806, dport: 62000 }],
+  ];
+
   it('from the overlay: a frame to a local endpoint that must go up to br0 first (lb.ts) takes the bridge', () => {
-    const up: [string, FrameShape][] = [
-      ['TCP to the first port of the VIP source range', { dport: VIP_SOURCE_PORTS.first }],
-      ['UDP to a port above it', { proto: 17, dport: 65535 }],
-      ['TCP to 0xef00 (high byte alone decides)', { dport: 0xef00 }],
-      ['ICMP destination unreachable', { proto: 1, icmpType: 3 }],
-      ['ICMP time exceeded', { proto: 1, icmpType: 11 }],
-      ['ICMP parameter problem', { proto: 1, icmpType: 12 }],
-      ['a later fragment', { frag: 0x00b9 }],
-      ['a first fragment (more fragments)', { frag: 0x2000 }],
-      ['an IPv4 header with options', { verIhl: 0x46 }],
-    ];
     for (const [what, shape] of up) {
       const run = runProgram(from, frame(A, undefined, shape));
       assert.deepEqual([run.verdict, run.calls.length], [TC_ACT_OK, 0], what);
     }
-    const direct: [string, FrameShape][] = [
-      ['TCP to the port just below the range', { dport: VIP_SOURCE_PORTS.first - 1 }],
-      ['UDP to 0xee00 (same high byte, lower)', { proto: 17, dport: 0xee00 }],
-      ['a don\'t-fragment TCP segment', { frag: 0x4000 }],
-      ['another IP protocol (SCTP)', { proto: 132, dport: 62000 }],
-      ['an ICMP echo reply', { proto: 1, icmpType: 0, dport: 62000 }],
-      ['an ICMP echo request', { proto: 1, icmpType: 8, dport: 62000 }],
-      ['ARP', { type: 0x0806, dport: 62000 }],
-    ];
     for (const [what, shape] of direct) {
       const run = runProgram(from, frame(A, undefined, shape));
       assert.equal(run.calls[1]?.helper, BPF_FUNC_REDIRECT_PEER, what);
@@ -148,8 +151,16 @@ describe('fast-path programs (pure, run on frames by a test interpreter)', () =>
     assert.equal(runProgram(toOverlayProgram(empty).resolve(), frame(BR)).calls.length, 0);
   });
 
-  it('the transmit device\'s ingress drops everything', () => {
-    for (const f of [frame(A), frame('ff:ff:ff:ff:ff:ff'), Buffer.alloc(5)]) assert.equal(runProgram(dropProgram().resolve(), f).verdict, TC_ACT_SHOT);
+  it('the transmit device\'s ingress: what must go up to br0 first leaves through ethN (bpf_redirect to its egress), the rest goes up the container\'s own stack', () => {
+    const rx = txReceiveProgram(4).resolve();
+    for (const [what, shape] of up) {
+      const run = runProgram(rx, frame(A, undefined, shape));
+      assert.deepEqual([run.verdict, run.calls.map((c) => [c.helper, c.args[0], c.args[1]])], [7, [[BPF_FUNC_REDIRECT, 4n, 0n]]], what);
+    }
+    for (const [what, shape] of direct) {
+      const run = runProgram(rx, frame(A, undefined, shape));
+      assert.deepEqual([run.verdict, run.calls.length], [TC_ACT_OK, 0], what);
+    }
   });
 
   it('summarizes a verifier log by its last lines', () => {
@@ -177,10 +188,10 @@ describe('fast-path planner (pure)', () => {
     assert.deepEqual(planFastPath(links.filter((l) => l.ifname !== 'br0'), 'vx4097', []), { ok: false, reason: 'the sandbox has no br0' });
   });
 
-  it('guards a container\'s transmit device: the drop program on its ingress', () => {
-    assert.deepEqual(txGuardLines('vxtx1', '/p/drop'), [
+  it('puts the receive program on a container\'s transmit device\'s ingress', () => {
+    assert.deepEqual(txReceiveLines('vxtx1', '/p/rx'), [
       'qdisc replace dev vxtx1 clsact',
-      'filter replace dev vxtx1 ingress pref 10 handle 1 bpf da object-pinned /p/drop',
+      'filter replace dev vxtx1 ingress pref 10 handle 1 bpf da object-pinned /p/rx',
     ]);
   });
 

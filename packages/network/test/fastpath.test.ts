@@ -10,7 +10,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { NetworkView, Task, silentLogger, type NetworkEndpoint } from '@tswarm/api';
 import {
   Asm, FastPath, LinuxDataplane, type BpfLoader, PIN_DIR, containerNsName, detachLines, execRunner, fromOverlayProgram, nativeLoader, sandboxName, sandboxVethName, toOverlayProgram,
-  dropProgram, txDeviceName, txVniCandidate, vxlanName,
+  txDeviceName, txReceiveProgram, txVniCandidate, vxlanName,
 } from '../src/index.js';
 import { Kernel } from '../src/kernel.js';
 import { Lab, LAB_PREFIX, ingressFilters, inNs, listLabNetns, sh, trySh, warningRecorder } from './lab.js';
@@ -23,9 +23,11 @@ const ADDR: Record<string, [string, string]> = { [T.a]: [N1, '10.233.1.11'], [T.
 
 /** Frames the bridge may still transmit toward a container during a test: floods (ARP, br0's IPv6 multicast). */
 const FLOODED = 15;
+/** The VNI each attached container receives on, as its attach answered (what its task reports with RUNNING). */
+const RX = new Map<string, number>();
 
 function view(): NetworkView {
-  const eps = Object.entries(ADDR).map(([taskId, [nodeId, ip]]): Partial<NetworkEndpoint> => ({ networkId: NET.id, taskId, nodeId, addr: `${ip}/24`, serviceId: 'svc', active: true }));
+  const eps = Object.entries(ADDR).map(([taskId, [nodeId, ip]]): Partial<NetworkEndpoint> => ({ networkId: NET.id, taskId, nodeId, addr: `${ip}/24`, serviceId: 'svc', active: true, vni: RX.get(taskId) ?? 0 }));
   return NetworkView.fromPartial({ networks: [NET], nodes: [{ nodeId: N1, addr: '192.168.251.1' }, { nodeId: N2, addr: '192.168.251.2' }], endpoints: eps });
 }
 const task = (id: string): Task => Task.fromPartial({ id, serviceId: 'svc', networks: [{ networkId: NET.id, addresses: [`${ADDR[id]![1]}/24`], network: NET }] });
@@ -70,11 +72,11 @@ async function pings(from: string, toIp: string, count = 20): Promise<number> {
  * delivered it all; a path that dropped large frames would stall it past sh's 10-s limit).
  * Returns the bytes sent and the bytes the server counted (it may stop counting a little early).
  */
-async function bulk(from: string, to: string): Promise<{ sent: number; received: number }> {
+async function bulk(from: string, to: string, toIp = ADDR[to]![1]): Promise<{ sent: number; received: number }> {
   const server = spawn('nsenter', [`--net=/run/netns/${cns(to)}`, 'iperf3', '-s', '-1', '-p', '5299'], { stdio: 'ignore' });
   try {
     await new Promise((r) => setTimeout(r, 300));
-    const out = await sh(inNs(cns(from), ['iperf3', '-c', ADDR[to]![1], '-p', '5299', '-n', '20M', '-J']));
+    const out = await sh(inNs(cns(from), ['iperf3', '-c', toIp, '-p', '5299', '-n', '20M', '-J']));
     const end = (JSON.parse(out) as { end: { sum_sent: { bytes: number }; sum_received: { bytes: number } } }).end;
     return { sent: end.sum_sent.bytes, received: end.sum_received.bytes };
   } finally {
@@ -95,6 +97,18 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
   const recorder = warningRecorder(warnings);
   const mk = (nodeId: string, host: string): Promise<LinuxDataplane> =>
     lab.dataplane(nodeId, host, { logger: recorder });
+  /** Attaches task `id` on `dp` and records the VNI it receives on, as the agent reports it. */
+  const attach = async (dp: LinuxDataplane, id: string): Promise<void> => {
+    const receive = await dp.attach(task(id), pids.get(id)!);
+    assert.ok(receive.length <= 1 && receive.every((r) => r.networkId === NET.id), JSON.stringify(receive));
+    if (receive[0]) RX.set(id, receive[0].vni);
+    else RX.delete(id);
+  };
+  /** Both nodes get the view with what the attaches answered, as the tasks' RUNNING brings it. */
+  const spread = async (): Promise<void> => {
+    for (const dp of [dp1!, dp2!]) dp.setView(view());
+    await Promise.all([dp1!.idle(), dp2!.idle()]);
+  };
 
   before(async function () {
     if (process.getuid?.() !== 0) throw new Error('these integration tests need root (network namespaces, bpf(2)); run them as root');
@@ -107,11 +121,9 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
     // As on a host whose namespaces inherit a strict reverse-path filter (RHEL): replies arrive
     // on eth0 while the route back is the transmit device (tx-devices.ts).
     for (const id of Object.values(T)) await sh(['nsenter', '-t', String(pids.get(id)), '-n', 'sysctl', '-q', '-w', 'net.ipv4.conf.all.rp_filter=1']);
-    await dp1.attach(task(T.a), pids.get(T.a)!);
-    await dp2.attach(task(T.b), pids.get(T.b)!);
-    // The transmit devices are made after the view that follows an attach (or a second later).
-    for (const dp of [dp1, dp2]) dp.setView(view());
-    await Promise.all([dp1.idle(), dp2.idle()]);
+    await attach(dp1, T.a);
+    await attach(dp2, T.b);
+    await spread();
   });
 
   after(() => lab.destroy());
@@ -120,26 +132,28 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
     const loader = nativeLoader();
     const endpoints = Array.from({ length: 64 }, (_, i) => ({ mac: `02:42:0a:00:01:${i.toString(16).padStart(2, '0')}`, ifindex: 100 + i }));
     const plan = { vxlanIfindex: 3, bridgeMac: '02:00:00:00:00:01', endpoints, localMacs: endpoints.map((e) => e.mac) };
-    for (const a of [fromOverlayProgram(plan), toOverlayProgram(plan), dropProgram()]) {
+    for (const a of [fromOverlayProgram(plan), toOverlayProgram(plan), txReceiveProgram(5)]) {
       loader.close(loader.loadSchedCls('tsw_test', a.assemble()));
     }
     assert.throws(() => loader.loadSchedCls('tsw_test', new Asm().exit().assemble()), /BPF_PROG_LOAD: Permission denied \(verifier: .*R0 !read_ok/);
   });
 
-  it('attaches from-overlay to the VXLAN device, to-overlay to the local endpoint\'s veth and the drop program to the container\'s transmit device, and leaves no pin', async () => {
+  it('attaches from-overlay to the VXLAN device, to-overlay to the local endpoint\'s veth and the receive program to the container\'s transmit device, and leaves no pin', async () => {
     assert.deepEqual(warnings, []);
     for (const [node, id] of [[N1, T.a], [N2, T.b]] as const) {
       assert.match(await ingressFilters(sb(node), vxlanName(NET.vni)), /direct-action .*name tsw_from_ovl/);
       assert.match(await ingressFilters(sb(node), sandboxVethName(id)), /direct-action .*name tsw_to_ovl/);
       assert.equal((await egressFilters(cns(id), 'eth0')).trim(), '', 'routes, not a program, send to the transmit device');
-      assert.match(await ingressFilters(cns(id), txDeviceName(0)), /direct-action .*name tsw_tx_drop/);
+      assert.match(await ingressFilters(cns(id), txDeviceName(0)), /direct-action .*name tsw_tx_rx/);
     }
     assert.deepEqual(pins(), []);
   });
 
-  it('a container routes each remote endpoint to its transmit device, which knows where its MAC lives and sends with the network\'s VNI', async () => {
-    assert.deepEqual(await txFdb(T.a), [`02:42:0a:e9:01:0c 192.168.251.2 ${NET.vni}`, `02:42:0a:e9:01:0e 192.168.251.2 ${NET.vni}`]);
-    assert.deepEqual(await txFdb(T.b), [`02:42:0a:e9:01:0b 192.168.251.1 ${NET.vni}`, `02:42:0a:e9:01:0d 192.168.251.1 ${NET.vni}`]);
+  it('a container routes each remote endpoint to its transmit device, which knows where its MAC lives and sends to its own VNI (the network\'s while it has none)', async () => {
+    assert.deepEqual([RX.get(T.a), RX.get(T.b)], [txVniCandidate(T.a, 0, 0), txVniCandidate(T.b, 0, 0)], 'each attach answers its device\'s VNI');
+    // d and c are not attached yet: no VNI of their own.
+    assert.deepEqual(await txFdb(T.a), [`02:42:0a:e9:01:0c 192.168.251.2 ${RX.get(T.b)}`, `02:42:0a:e9:01:0e 192.168.251.2 ${NET.vni}`]);
+    assert.deepEqual(await txFdb(T.b), [`02:42:0a:e9:01:0b 192.168.251.1 ${RX.get(T.a)}`, `02:42:0a:e9:01:0d 192.168.251.1 ${NET.vni}`]);
     assert.deepEqual(await txRoutes(T.a), {
       routes: ['10.233.1.12 src 10.233.1.11', '10.233.1.14 src 10.233.1.11'],
       neigh: ['10.233.1.12 02:42:0a:e9:01:0c PERMANENT', '10.233.1.14 02:42:0a:e9:01:0e PERMANENT'],
@@ -156,7 +170,7 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
     const v = view();
     dp1!.setView(NetworkView.fromPartial({ ...v, endpoints: [...v.endpoints, e] }));
     await dp1!.idle();
-    assert.ok((await txFdb(T.a)).includes(`02:42:0a:e9:01:0f 192.168.251.2 ${NET.vni}`));
+    assert.ok((await txFdb(T.a)).includes(`02:42:0a:e9:01:0f 192.168.251.2 ${NET.vni}`), 'no VNI of its own in the view: the network\'s');
     assert.ok((await txRoutes(T.a)).routes.includes('10.233.1.15 src 10.233.1.11'));
     dp1!.setView(view());
     await dp1!.idle();
@@ -164,12 +178,14 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
     assert.deepEqual((await txRoutes(T.a)).routes, ['10.233.1.12 src 10.233.1.11', '10.233.1.14 src 10.233.1.11']);
   });
 
-  it('unicast both ways skips the sandbox bridge and the veths: the containers send through their transmit devices and receive past the bridge while pings and 20 MB cross', async () => {
+  it('unicast both ways skips the sandboxes and the veths: the containers send and receive through their transmit devices while pings and 20 MB cross', async () => {
     const va = () => txPackets(sb(N1), sandboxVethName(T.a));
     const vb = () => txPackets(sb(N2), sandboxVethName(T.b));
     const [a0, b0] = [await va(), await vb()];
     const [fa0, fb0] = [await fromContainer(sb(N1), T.a), await fromContainer(sb(N2), T.b)];
-    const [xa0, xb0] = [await txPackets(cns(T.a), txDeviceName(0)), await txPackets(cns(T.b), txDeviceName(0))];
+    const [xa0, xb0] = [await stats(cns(T.a), txDeviceName(0)), await stats(cns(T.b), txDeviceName(0))];
+    const vx = () => Promise.all([stats(sb(N1), vxlanName(NET.vni)), stats(sb(N2), vxlanName(NET.vni))]).then(([p, q]) => p.rx + q.rx);
+    const vx0 = await vx();
     assert.equal(await pings(T.a, ADDR[T.b]![1]), 20); // first contact: ARP through the bridge, answered by the VXLAN proxy
     assert.equal(await pings(T.b, ADDR[T.a]![1]), 20);
     for (const [from, to] of [[T.a, T.b], [T.b, T.a]] as const) {
@@ -186,8 +202,37 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
     // The way out: ARP (a broadcast) is all that crosses the veths; thousands of frames leave by the devices.
     const [fa, fb] = [(await fromContainer(sb(N1), T.a)) - fa0, (await fromContainer(sb(N2), T.b)) - fb0];
     assert.ok(fa <= FLOODED && fb <= FLOODED, `frames the containers sent through their veths: a ${fa}, b ${fb}`);
-    const [xa, xb] = [(await txPackets(cns(T.a), txDeviceName(0))) - xa0, (await txPackets(cns(T.b), txDeviceName(0))) - xb0];
-    assert.ok(xa >= 200 && xb >= 200, `frames through the transmit devices: a ${xa}, b ${xb}`); // 20 pings and 20 MB in ≤ 64-KB GSO frames, or ACKs
+    const [xa, xb] = [await stats(cns(T.a), txDeviceName(0)), await stats(cns(T.b), txDeviceName(0))];
+    // 20 pings and 20 MB in ≤ 64-KB GSO frames, or ACKs, each way.
+    assert.ok(xa.tx - xa0.tx >= 200 && xb.tx - xb0.tx >= 200, `frames sent through the transmit devices: a ${xa.tx - xa0.tx}, b ${xb.tx - xb0.tx}`);
+    assert.ok(xa.rx - xa0.rx >= 200 && xb.rx - xb0.rx >= 200, `frames received on the transmit devices: a ${xa.rx - xa0.rx}, b ${xb.rx - xb0.rx}`);
+    // The way in: the sandboxes' VXLAN devices took none of it (through them, every frame counts).
+    assert.ok((await vx()) - vx0 <= FLOODED, `frames into the sandboxes' VXLAN devices: ${(await vx()) - vx0}`);
+  });
+
+  it('a VIP connection to a backend on the other host: its replies, arriving on the client\'s transmit device, go out through its veth to the sandbox, whose conntrack translates them back', async () => {
+    const vip = '10.233.1.100';
+    const v = view();
+    const withVip = NetworkView.fromPartial({
+      ...v,
+      endpoints: v.endpoints.map((e) => (e.taskId === T.b ? { ...e, serviceId: 'vipsvc' } : e)),
+      services: [{ serviceId: 'vipsvc', name: 'vipsvc', virtualIps: [{ networkId: NET.id, addr: `${vip}/24` }] }],
+    });
+    for (const dp of [dp1!, dp2!]) dp.setView(withVip);
+    await Promise.all([dp1!.idle(), dp2!.idle()]);
+    try {
+      const x0 = await stats(cns(T.a), txDeviceName(0));
+      const up0 = await fromContainer(sb(N1), T.a);
+      // Untranslated (source b, not the VIP), a's TCP would answer the replies with resets and iperf3 would fail.
+      const { sent, received } = await bulk(T.a, T.b, vip);
+      assert.ok(sent >= 20 * 1024 * 1024 && received >= 10 * 1024 * 1024, `sent ${sent}, received ${received}`);
+      const x = await stats(cns(T.a), txDeviceName(0));
+      assert.ok(x.rx - x0.rx >= 100, `b's replies arrived on a's transmit device: ${x.rx - x0.rx}`);
+      // a's segments to the VIP and b's replies sent on from a's device both cross a's veth.
+      assert.ok((await fromContainer(sb(N1), T.a)) - up0 >= x.rx - x0.rx, 'the replies left through a\'s veth');
+    } finally {
+      await spread();
+    }
   });
 
   it('control: with the filters and routes taken off, the same pings go through the veths and the bridge and move those counters', async () => {
@@ -207,16 +252,12 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
   it('a new local endpoint joins the programs and gets its routes; containers on one host meet through the bridge, not the transmit devices', async () => {
     // A device of h1 already holds c's first node-local VNI: c's takes the next.
     await sh(['ip', 'netns', 'exec', h1, 'ip', 'link', 'add', 'vxblock', 'type', 'vxlan', 'id', String(txVniCandidate(T.c, 0, 0)), 'dstport', '4789', 'nolearning']);
-    await dp1!.attach(task(T.c), pids.get(T.c)!); // h1's programs are rebuilt for a and c
-    dp1!.setView(view()); // c's transmit device follows the next view
-    await dp1!.idle();
+    await attach(dp1!, T.c); // h1's programs are rebuilt for a and c
     await sh(['ip', 'netns', 'exec', h1, 'ip', 'link', 'del', 'vxblock']);
     const [cdev] = JSON.parse(await sh(['ip', '-n', cns(T.c), '-d', '-j', 'link', 'show', 'dev', txDeviceName(0)])) as { linkinfo: { info_data: { id: number } } }[];
-    assert.equal(cdev!.linkinfo.info_data.id, txVniCandidate(T.c, 0, 1));
-    await dp2!.attach(task(T.d), pids.get(T.d)!); // h2's for b and d
-    // No view follows d's attach: its transmit device comes a second later all the same.
-    await new Promise((r) => setTimeout(r, 1_300));
-    await dp2!.idle();
+    assert.deepEqual([cdev!.linkinfo.info_data.id, RX.get(T.c)], [txVniCandidate(T.c, 0, 1), txVniCandidate(T.c, 0, 1)]);
+    await attach(dp2!, T.d); // h2's for b and d
+    await spread();
     for (const [node, id] of [[N1, T.a], [N1, T.c], [N2, T.b], [N2, T.d]] as const) {
       assert.match(await ingressFilters(sb(node), sandboxVethName(id)), /tsw_to_ovl/, id);
     }
@@ -262,14 +303,13 @@ describe('eBPF fast path past the sandbox bridge (root, integration)', function 
     dp1 = await lab.dataplane(N1, h1, { logger: recorder, bpfLoader: refusing });
     dp1.setView(view());
     warnings.length = 0;
-    await dp1.attach(task(T.a), pids.get(T.a)!);
-    dp1.setView(view());
-    await dp1.idle();
+    await attach(dp1, T.a);
+    await spread(); // h2 sends to a through h1's sandbox again: a has no VNI of its own
     const refusedSandbox = `eBPF fast path not applied; the sandbox bridge carries the traffic {"sandbox":"${sb(N1)}","error":"Error: refused for the test"}`;
     assert.deepEqual(warnings, [
+      `transmit device not made; the container sends through its veth and receives through its sandbox {"task":"${T.a}","device":"vxtx0","error":"Error: refused for the test"}`,
       refusedSandbox, // the attach's attempt
       refusedSandbox, // the view's
-      `transmit device not made; the container sends through its veth {"task":"${T.a}","device":"vxtx0","error":"Error: refused for the test"}`,
     ]);
     assert.doesNotMatch(await sh(['ip', '-n', cns(T.a), '-o', 'link', 'show']), /vxtx0/, 'a device that cannot be guarded is not kept');
     assert.equal((await ingressFilters(sb(N1), vxlanName(NET.vni))).trim(), '');

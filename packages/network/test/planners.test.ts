@@ -101,6 +101,13 @@ describe('static VXLAN peers (pure, RFC 7348 §4: no learning, no flooding)', ()
     ]);
   });
 
+  it('gives a transmit device each endpoint\'s own VNI where the view has one; a sandbox never', () => {
+    const v = baseView();
+    v.endpoints = v.endpoints.map((e) => (e.taskId === 't3' ? { ...e, vni: 0xf00007 } : e));
+    assert.deepEqual([...desiredPeers(v, 'net1', A, false, true).values()].map((p) => p.vni), [undefined, 0xf00007]);
+    assert.deepEqual([...desiredPeers(v, 'net1', A, false).values()].map((p) => p.vni), [undefined, undefined]);
+  });
+
   it('adds the other nodes\' ingress addresses in the ingress sandbox', () => {
     const p = desiredPeers(baseView(), 'ing', A, true);
     assert.deepEqual([...p.keys()].sort(), ['10.0.0.3', '10.0.0.6']);
@@ -110,14 +117,14 @@ describe('static VXLAN peers (pure, RFC 7348 §4: no learning, no flooding)', ()
     const old = desiredPeers(baseView(), 'net1', A, false);
     const v2 = baseView();
     v2.endpoints = v2.endpoints.filter((e) => e.taskId !== 't3');
-    v2.endpoints.push({ networkId: 'net1', taskId: 't4', taskName: '', nodeId: B, serviceId: 's1', addr: '10.0.1.8/24', aliases: [], active: true });
+    v2.endpoints.push({ networkId: 'net1', taskId: 't4', taskName: '', nodeId: B, serviceId: 's1', addr: '10.0.1.8/24', aliases: [], active: true, vni: 0 });
     const d = diffPeers(old, desiredPeers(v2, 'net1', A, false));
     assert.deepEqual(d.put.map((x) => x.ip), ['10.0.1.8']);
     assert.deepEqual(d.del.map((x) => x.ip), ['10.0.1.7']);
     assert.deepEqual(peerCommands('vx4097', d), {
       bridge: [
         'fdb del 02:42:0a:00:01:07 dev vx4097 self', 'fdb del 02:42:0a:00:01:07 dev vx4097 master',
-        'fdb replace 02:42:0a:00:01:08 dev vx4097 dst 192.168.1.2 self permanent', 'fdb replace 02:42:0a:00:01:08 dev vx4097 master static',
+        'fdb replace 02:42:0a:00:01:08 dev vx4097 dst 192.168.1.2 self permanent', 'fdb replace 02:42:0a:00:01:08 dev vx4097 master static sticky',
       ],
       ip: ['neigh del 10.0.1.7 dev vx4097', 'neigh replace 10.0.1.8 lladdr 02:42:0a:00:01:08 dev vx4097 nud permanent'],
     });
@@ -125,24 +132,26 @@ describe('static VXLAN peers (pure, RFC 7348 §4: no learning, no flooding)', ()
   });
 
   it('reads kernel state back so that half-programmed peers are rewritten', () => {
-    const bridged = (mac: string) => ({ mac, master: 'br0', state: 'static' });
+    const bridged = (mac: string) => ({ mac, master: 'br0', state: 'static', flags: ['sticky'] });
     const k = parseKernelPeers(
       [
         { mac: '02:42:0a:00:01:06', dst: '192.168.1.2' }, bridged('02:42:0a:00:01:06'),
         { mac: '02:42:0a:00:01:09', dst: '192.168.1.3' }, bridged('02:42:0a:00:01:09'),
         { mac: '02:42:0a:00:01:0a', dst: '192.168.1.3' }, // no bridge entry
+        { mac: '02:42:0a:00:01:0b', dst: '192.168.1.3' }, { mac: '02:42:0a:00:01:0b', master: 'br0', state: 'static' }, // not sticky (before 2026-11-28)
         { mac: '00:00:00:00:00:00', dst: '1.1.1.1' }, { mac: '06:00:00:00:00:01', master: 'br0', state: 'permanent' },
       ],
-      [{ dst: '10.0.1.6', lladdr: '02:42:0a:00:01:06' }, { dst: '10.0.1.7', lladdr: '02:42:0a:00:01:07' }, { dst: '10.0.1.10', lladdr: '02:42:0a:00:01:0a' }],
+      [{ dst: '10.0.1.6', lladdr: '02:42:0a:00:01:06' }, { dst: '10.0.1.7', lladdr: '02:42:0a:00:01:07' }, { dst: '10.0.1.10', lladdr: '02:42:0a:00:01:0a' }, { dst: '10.0.1.11', lladdr: '02:42:0a:00:01:0b' }],
     );
     const want = new Map<string, Peer>([
       ['10.0.1.6', { ip: '10.0.1.6', mac: '02:42:0a:00:01:06', dst: '192.168.1.2' }],
       ['10.0.1.7', { ip: '10.0.1.7', mac: '02:42:0a:00:01:07', dst: '192.168.1.2' }],
       ['10.0.1.9', { ip: '10.0.1.9', mac: '02:42:0a:00:01:09', dst: '192.168.1.3' }],
       ['10.0.1.10', { ip: '10.0.1.10', mac: '02:42:0a:00:01:0a', dst: '192.168.1.3' }],
+      ['10.0.1.11', { ip: '10.0.1.11', mac: '02:42:0a:00:01:0b', dst: '192.168.1.3' }],
     ]);
     const d = diffPeers(k, want);
-    assert.deepEqual(d.put.map((p) => p.ip), ['10.0.1.7', '10.0.1.9', '10.0.1.10']);
+    assert.deepEqual(d.put.map((p) => p.ip), ['10.0.1.7', '10.0.1.9', '10.0.1.10', '10.0.1.11']);
     assert.deepEqual(d.del, []);
   });
 });
@@ -191,7 +200,7 @@ describe('VIP load balancing in the sandbox (pure)', () => {
   it('rewrites only the changed service chain, takes a VIP out of the map when its last backend goes, and follows local containers', () => {
     const v1 = lbView();
     v1.services.push({ serviceId: 's2', name: 'db', mode: EndpointMode.ENDPOINT_MODE_VIP, virtualIps: [{ networkId: 'net1', addr: '10.0.1.3/24' }], ports: [] });
-    v1.endpoints.push({ networkId: 'net1', taskId: 't9', taskName: '', nodeId: B, serviceId: 's2', addr: '10.0.1.9/24', aliases: [], active: true });
+    v1.endpoints.push({ networkId: 'net1', taskId: 't9', taskName: '', nodeId: B, serviceId: 's2', addr: '10.0.1.9/24', aliases: [], active: true, vni: 0 });
     const p1 = planSandboxLb(v1, 'net1', ['10.0.1.5'], BR)!;
     const v2 = structuredClone(v1);
     v2.endpoints.find((e) => e.taskId === 't2')!.active = false;
@@ -261,7 +270,7 @@ describe('published ports (pure)', () => {
   it('spreads the routing mesh over active endpoints on the ingress network, rewriting the port', () => {
     const v = baseView();
     v.services[0]!.ports = [ingressPort];
-    v.endpoints.push({ networkId: 'ing', taskId: 't1', taskName: '', nodeId: A, serviceId: 's1', addr: '10.0.0.5/24', aliases: [], active: true });
+    v.endpoints.push({ networkId: 'ing', taskId: 't1', taskName: '', nodeId: A, serviceId: 's1', addr: '10.0.0.5/24', aliases: [], active: true, vni: 0 });
     assert.deepEqual(planIngressRules(v, 'ing'), ['tcp dport 8080 dnat ip to numgen random mod 2 map { 0 : 10.0.0.5 . 80, 1 : 10.0.0.6 . 80 }']);
     for (const e of v.endpoints) e.active = false;
     assert.deepEqual(planIngressRules(v, 'ing'), []);

@@ -1,10 +1,10 @@
 // The transmit devices' pure parts (src/tx-plan.ts): names, node-local VNIs, what the devices are told.
 import * as assert from 'node:assert/strict';
 import { NODE_LOCAL_VNI_MAX, NODE_LOCAL_VNI_MIN } from '@tswarm/api';
-import { txDeviceName, txFlushLines, txOps, txTempName, txVniCandidate } from '../src/index.js';
+import { txDeviceName, txFlushLines, txOps, txTempName, txVniCandidate, type Peer } from '../src/index.js';
 
 const TASK = 'k3j5n2m4p6q8r0s2t4u6v8w0x';
-const peer = (ip: string, mac: string, dst: string) => ({ ip, mac, dst });
+const peer = (ip: string, mac: string, dst: string): Peer => ({ ip, mac, dst });
 
 describe('transmit devices (pure)', () => {
   it('names the device after its interface, and its temporary name fits IFNAMSIZ', () => {
@@ -45,6 +45,18 @@ describe('transmit devices (pure)', () => {
       'route replace 10.0.1.4/32 src 10.0.1.2 dev#7',
     ]);
     assert.deepEqual(txOps(D, table(p3, moved), table(p3, moved)), []);
+  });
+
+  it('sends to a remote endpoint\'s own VNI when the view has one, and rewrites its entry when that VNI comes, changes or goes', () => {
+    const own = { ...p3, vni: 0xf12345 };
+    assert.deepEqual(labels(txOps(D, table(p3), table(own))), [
+      'fdb replace 02:42:0a:00:01:03 dst 192.168.1.12 vni 15803205 dev#7',
+      'neigh replace 10.0.1.3 lladdr 02:42:0a:00:01:03 dev#7',
+      'route replace 10.0.1.3/32 src 10.0.1.2 dev#7',
+    ]);
+    assert.equal(labels(txOps(D, table(own), table({ ...p3, vni: 0xf00001 })))[0], 'fdb replace 02:42:0a:00:01:03 dst 192.168.1.12 vni 15728641 dev#7');
+    assert.equal(labels(txOps(D, table(own), table(p3)))[0], 'fdb replace 02:42:0a:00:01:03 dst 192.168.1.12 vni 4097 dev#7');
+    assert.deepEqual(txOps(D, table(own), table(own)), []);
   });
 
   it('empties devices whose entries are not known: forwarding entries, routes and permanent neighbours', () => {

@@ -166,6 +166,7 @@ function orphanTask(nodeLabelText: string, nowMs: number): TaskChange {
         message: `task belonged to node ${nodeLabelText}, which was removed from the swarm`,
         err: '',
         container: t.status?.container,
+        receive: [], // its node is gone: nothing reaches it there
       },
     };
   };

@@ -28,6 +28,11 @@ export function isActive(t: Task): boolean {
   return t.status?.state === TaskState.TASK_STATE_RUNNING && t.desiredState === TaskState.TASK_STATE_RUNNING;
 }
 
+/** The VNI the task's node reported reaching its container directly on the network; 0 for none. */
+function receiveVni(t: Task, networkId: string): number {
+  return t.status?.receive?.find((r) => r.networkId === networkId)?.vni ?? 0;
+}
+
 /** Every placed task's endpoint on every network, grouped by network ID. */
 export function endpointsByNetwork(tasks: readonly Task[]): Map<string, NetworkEndpoint[]> {
   const out = new Map<string, NetworkEndpoint[]>();
@@ -38,7 +43,7 @@ export function endpointsByNetwork(tasks: readonly Task[]): Map<string, NetworkE
       if (!addr) continue;
       const ep: NetworkEndpoint = {
         networkId: a.networkId, taskId: t.id, taskName: taskName(t), serviceId: t.serviceId,
-        nodeId: t.nodeId, addr, aliases: [...a.aliases], active: isActive(t),
+        nodeId: t.nodeId, addr, aliases: [...a.aliases], active: isActive(t), vni: receiveVni(t, a.networkId),
       };
       const list = out.get(a.networkId);
       if (list) list.push(ep);

@@ -36,6 +36,24 @@ describe('dispatcher network views', () => {
     assert.deepEqual(view.nodes.map((n) => n.nodeId), ['n1', 'n2']);
   });
 
+  it('an endpoint carries the VNI its task reported reaching its container directly on that network, else 0', async () => {
+    const receiving = (t: Task): Task => ({ ...t, status: { ...t.status!, receive: [{ networkId: 'other', vni: 0xf00005 }, { networkId: 'app', vni: 0xf00007 }] } });
+    h = await startHarness({
+      seed: async (s) => {
+        await putNode(s, 'n1');
+        await putNode(s, 'n2');
+        await s.update((tx) => { tx.create(networksTable, APP); });
+        await putTasks(s,
+          onNetwork(newTask('a', 'n1', TaskState.TASK_STATE_RUNNING), APP, '10.9.0.3/24'),
+          receiving(onNetwork(newTask('b', 'n2', TaskState.TASK_STATE_RUNNING), APP, '10.9.0.4/24')));
+      },
+    });
+    const s = await openSession(h, 'n1');
+    const reader = new Reader(h.client.assignments({ sessionId: s.sessionId }, h.as('n1')));
+    const view = (await reader.nth(1)).networkView!;
+    assert.deepEqual(view.endpoints.map((e) => [e.taskId, e.vni]), [['a', 0], ['b', 0xf00007]]);
+  });
+
   it('a remote task leaving RUNNING is sent at once as a view change alone', async () => {
     h = await startHarness({
       seed: async (s) => {

@@ -16,9 +16,9 @@ import type { Logger } from '@tswarm/api';
 import type { Kernel } from '../kernel.js';
 import { SANDBOX_BRIDGE, nodeToken, parseSandboxName, vxlanName } from '../names.js';
 import { nativeLoader, type BpfLoader } from './loader.js';
-import { attachLines, detachLines, planFastPath, txGuardLines, type SandboxEndpoint } from './plan.js';
+import { attachLines, detachLines, planFastPath, txReceiveLines, type SandboxEndpoint } from './plan.js';
 import type { Asm } from './asm.js';
-import { dropProgram, fromOverlayProgram, toOverlayProgram } from './programs.js';
+import { fromOverlayProgram, toOverlayProgram, txReceiveProgram } from './programs.js';
 
 export const BPFFS = '/sys/fs/bpf';
 export const PIN_DIR = `${BPFFS}/tswarm`;
@@ -37,10 +37,10 @@ function pinName(sandbox: string, kind: 'from' | 'to'): string {
 }
 
 /**
- * Pins of a container's transmit device's program: `<prefix>-<node8>-<task12>-drop` (names.ts
- * txPinBase; `…-txN`, the egress programs of a tswarmd from before 2026-11-27 23:00, are swept too).
+ * Pins of a container's transmit device's program: `<prefix>-<node8>-<task12>-rx` (names.ts
+ * txPinBase; `…-drop` and `…-txN`, left by a tswarmd from before 2026-11-28, are swept too).
  */
-const TX_PIN = /^(.*)-[0-9a-z]+-(tx\d+|drop)$/;
+const TX_PIN = /^(.*)-[0-9a-z]+-(tx\d+|drop|rx)$/;
 
 /**
  * The mount is machine-wide, so one check-and-mount per process, shared: data planes created
@@ -90,7 +90,7 @@ export class FastPath {
       }
       // Probe with the real programs (their helpers included) before promising anything.
       const probe = { vxlanIfindex: 1, bridgeMac: '02:00:00:00:00:01', endpoints: [{ mac: '02:00:00:00:00:02', ifindex: 1 }], localMacs: ['02:00:00:00:00:02'] };
-      for (const a of [fromOverlayProgram(probe), toOverlayProgram(probe), dropProgram()]) loader.close(loader.loadSchedCls('tsw_probe', a.assemble()));
+      for (const a of [fromOverlayProgram(probe), toOverlayProgram(probe), txReceiveProgram(1)]) loader.close(loader.loadSchedCls('tsw_probe', a.assemble()));
       return new FastPath(k, loader, pinDir);
     } catch (e) {
       log.warn('eBPF fast path unavailable; overlay traffic takes the sandbox bridge', { reason: (e as Error).message });
@@ -118,13 +118,14 @@ export class FastPath {
   }
 
   /**
-   * Puts the drop program on the ingress of a container's transmit device `dev` (tx-plan.ts),
-   * in the container's namespace `nsName`; `pinBase` names the hand-off pin (names.ts
-   * txPinBase). Throws on failure.
+   * Puts the receive program (programs.ts txReceive) on the ingress of a container's transmit
+   * device `dev` (tx-plan.ts), in the container's namespace `nsName`, sending what must meet
+   * the sandbox out through the interface whose ifindex is `ethIfindex`; `pinBase` names the
+   * hand-off pin (names.ts txPinBase). Replaces the program in place. Throws on failure.
    */
-  async guardTx(nsName: string, pinBase: string, dev: string): Promise<void> {
-    const pin = join(this.pinDir, `${pinBase}-drop`);
-    await this.handOff(nsName, [['tsw_tx_drop', dropProgram(), pin]], txGuardLines(dev, pin));
+  async receiveTx(nsName: string, pinBase: string, dev: string, ethIfindex: number): Promise<void> {
+    const pin = join(this.pinDir, `${pinBase}-rx`);
+    await this.handOff(nsName, [['tsw_tx_rx', txReceiveProgram(ethIfindex), pin]], txReceiveLines(dev, pin));
   }
 
   /** Takes the fast path's filters off the egress of a container's interfaces `eths`. Never throws. */

@@ -56,9 +56,9 @@ export function attachLines(vxlan: string, veths: readonly string[], pins: { rea
   return [...filterLines(vxlan, pins.from), ...veths.flatMap((v) => filterLines(v, pins.to))];
 }
 
-/** The tc lines, run in a container's namespace, that put the drop program on its transmit device `tx` (ingress). */
-export function txGuardLines(tx: string, drop: string): string[] {
-  return filterLines(tx, drop);
+/** The tc lines, run in a container's namespace, that put the receive program on its transmit device `tx` (ingress). */
+export function txReceiveLines(tx: string, pin: string): string[] {
+  return filterLines(tx, pin);
 }
 
 /** One device's clsact qdisc (`replace` keeps an existing one and its filters) and the fast path's ingress filter, replaced in place. */

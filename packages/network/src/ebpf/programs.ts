@@ -20,8 +20,14 @@
 //     reply to a VIP connection from a local backend is addressed to a local container: it
 //     stays on the bridge, which sends it up; one to a remote client is redirected, and its
 //     node's fromOverlay sends it up there.)
-//   drop — on the ingress of a container's transmit device (tx-plan.ts), a VXLAN device the
-//     container's routes send to remote endpoints through: it is for sending only.
+//   txReceive — on the ingress of a container's transmit device (tx-plan.ts), the VXLAN device
+//     the container's routes send to remote endpoints through, and on whose own VNI other
+//     nodes' transmit devices send to it. What must meet the sandbox's conntrack first (the
+//     kinds upToBridge picks: replies to VIP connections, fragments, ICMP errors, options) is
+//     bpf_redirect()ed out of the container's ethN, so it reaches the sandbox's bridge as if
+//     the container had sent it, and table `bridge tswarm_lb` sends it up to br0 (lb.ts) as
+//     it does those arriving on the sandbox's VXLAN device. Anything else → TC_ACT_OK: the
+//     container's own stack takes it, as from a bare VXLAN device.
 //
 // No maps: the MACs and ifindexes are immediates, so a program is a pure function of the
 // sandbox's local endpoints and is regenerated (and replaced atomically with `tc filter
@@ -186,7 +192,13 @@ export function toOverlayProgram(plan: FastPathPlan): Asm {
   return pass(a);
 }
 
-/** The transmit device's ingress program: nothing is received there (see the file comment). */
-export function dropProgram(): Asm {
-  return new Asm().movImm(0, TC_ACT_SHOT).exit();
+/**
+ * The transmit device's ingress program (see the file comment); `ethIfindex` is the container
+ * interface beside it, in the container's namespace. Here `pass` (upToBridge's "take the
+ * bridge", and frames too short to read) leads out through that interface.
+ */
+export function txReceiveProgram(ethIfindex: number): Asm {
+  const a = upToBridge(loadDstMac(new Asm()));
+  a.movImm(0, TC_ACT_OK).exit();
+  return a.label('pass').movImm(1, ethIfindex).movImm(2, 0).call(BPF_FUNC_REDIRECT).exit();
 }
