@@ -210,4 +210,14 @@ describe('cluster: three managers survive losing the leader', function () {
     await tswarmOk(lab, 'h3', 'service', 'scale', 'keep=2');
     assert.equal((await runningTasks(lab, 'h3', 'keep')).length, 2);
   });
+
+  it('the killed leader\'s node comes back Ready as a follower: its agent, which knew only the manager beside it, goes to the leader that manager names', async function () {
+    await lab.startDaemon('h1');
+    // Ready: its agent has a session; Reachable (or Leader): its manager is back in the group.
+    const h1 = await until('h1 Ready and reachable again', 20_000, async () => {
+      const row = jsonLines(await tswarmOk(lab, 'h2', 'node', 'ls', '--format', 'json')).find((x) => x['Hostname'] === 'h1');
+      return row?.['Status'] === 'Ready' && ['Reachable', 'Leader'].includes(String(row['ManagerStatus'])) ? row : undefined;
+    });
+    assert.equal(h1['ManagerStatus'], 'Reachable', `h1 is not the leader: its agent had to find the leader elsewhere (${JSON.stringify(h1)})`);
+  });
 });

@@ -8,7 +8,7 @@ import { type Clock, type Rng, sleep, systemClock } from './clock.js';
 import type { Dataplane } from './dataplane.js';
 import type { Executor } from './executor.js';
 import { LogPublisher } from './log-publisher.js';
-import { Session } from './session.js';
+import { ManagerCallError, Session } from './session.js';
 import { StatusReporter } from './status-reporter.js';
 import { type BackoffPolicy, DEFAULT_BACKOFF, reconnectDelayMs } from './timing.js';
 import { Worker } from './worker.js';
@@ -154,10 +154,23 @@ export class Agent {
       if (this.stopping.signal.aborted) break;
       this.logger.warn('session with manager ended; trying the next manager', { manager: addr, err: reason.message });
       this.emit({ connected: false, manager: addr, sessionId: session.sessionId, error: reason.message });
-      // Move on to the next manager: the one that failed is the least likely to answer now.
-      next = (this.managers.indexOf(addr) + 1) % this.managers.length;
+      next = this.nextManager(addr, reason);
       await sleep(this.clock, reconnectDelayMs(attempt++, this.rng, this.opts.backoff ?? DEFAULT_BACKOFF), this.stopping.signal);
     }
+  }
+
+  /**
+   * Where to go after `addr` failed with `reason`: the leader it named, if any (added to the
+   * list: a restarted manager node's agent may know only the manager beside it), else the next
+   * manager — the one that failed is the least likely to answer now.
+   */
+  private nextManager(addr: string, reason: Error): number {
+    const leader = reason instanceof ManagerCallError ? reason.leader : undefined;
+    if (leader && leader !== addr) {
+      if (!this.managers.includes(leader)) this.managers = [...this.managers, leader];
+      return this.managers.indexOf(leader);
+    }
+    return (this.managers.indexOf(addr) + 1) % this.managers.length;
   }
 
   private onSessionMessage(msg: SessionMessage): void {

@@ -5,6 +5,7 @@
 import { Metadata, type ChannelCredentials, type ClientReadableStream, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
 import {
   DispatcherClient,
+  LEADER_HINT_KEY,
   type AssignmentsMessage,
   type Logger,
   type NodeDescription,
@@ -150,8 +151,16 @@ export class Session {
   }
 }
 
+/** A manager call that failed; `leader`: the leader's address, when the manager named it (LEADER_HINT_KEY). */
+export class ManagerCallError extends Error {
+  constructor(message: string, readonly leader?: string) {
+    super(message);
+  }
+}
+
 /** A one-line error naming the manager and the call, for logs and `onSessionChange`. */
-function describe(what: string, addr: string, err: ServiceError | Error): Error {
+function describe(what: string, addr: string, err: ServiceError | Error): ManagerCallError {
   const details = 'details' in err && err.details ? err.details : err.message;
-  return new Error(`${what} with manager ${addr} failed: ${details}`);
+  const [leader] = 'metadata' in err && err.metadata ? err.metadata.get(LEADER_HINT_KEY) : [];
+  return new ManagerCallError(`${what} with manager ${addr} failed: ${details}`, typeof leader === 'string' && leader !== '' ? leader : undefined);
 }

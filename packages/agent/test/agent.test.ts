@@ -124,6 +124,16 @@ describe('Agent with a fake dispatcher', () => {
     assert.deepEqual(changes.map((c) => [c.connected, c.manager]), [[true, d1.addr], [false, d1.addr], [true, d2.addr]]);
   });
 
+  it('goes to the leader a manager names when it refuses the session, though it knew only that manager', async () => {
+    d1.followerOf = d2.addr;
+    const agent = newAgent([d1.addr]);
+    const changes: SessionState[] = [];
+    agent.onSessionChange((s) => changes.push(s));
+    await agent.start();
+    await until('session with m2', () => d2.sessions === 1, 2_000);
+    assert.deepEqual(changes.map((c) => [c.connected, c.manager]), [[false, d1.addr], [true, d2.addr]]);
+  });
+
   it('reconnects when heartbeats fail, at the period the manager gives', async () => {
     cluster.heartbeatPeriodMs = 100;
     await newAgent([d1.addr, d2.addr]).start();

@@ -6,6 +6,7 @@ import {
   AssignmentChange_Action,
   AssignmentsMessage_Type,
   DispatcherService,
+  LEADER_HINT_KEY,
   TaskState,
   silentLogger,
   type AssignmentsMessage,
@@ -55,6 +56,8 @@ export class FakeDispatcher {
   dropStatus = false;
   /** Answer heartbeats with UNAVAILABLE. */
   failHeartbeats = false;
+  /** Refuse sessions as a follower does, naming this address as the leader (LEADER_HINT_KEY). */
+  followerOf: string | undefined;
   private readonly sessionStreams = new Set<grpc.ServerWritableStream<unknown, SessionMessage>>();
   private readonly assignmentStreams = new Set<grpc.ServerWritableStream<unknown, AssignmentsMessage>>();
   private nextSession = 1;
@@ -63,6 +66,12 @@ export class FakeDispatcher {
     cluster.dispatchers.push(this);
     this.server.addService(DispatcherService, {
       session: (call: grpc.ServerWritableStream<unknown, SessionMessage>) => {
+        if (this.followerOf !== undefined) {
+          const metadata = new grpc.Metadata();
+          metadata.set(LEADER_HINT_KEY, this.followerOf);
+          call.emit('error', { code: grpc.status.UNAVAILABLE, details: `not the leader; the leader is ${this.followerOf}; reconnect to another manager`, metadata });
+          return;
+        }
         this.sessions++;
         this.sessionStreams.add(call);
         call.on('cancelled', () => this.sessionStreams.delete(call));

@@ -10,3 +10,4 @@ export * from './prng.js';
 export * from './wait.js';
 export * from './pacing.js';
 export * from './wire.js';
+export * from './leader-hint.js';

@@ -32,7 +32,8 @@ export function peerIdentity(call: CallWithAuthContext): NodeIdentity | null {
  */
 export class StatusError extends Error {
   override name = 'StatusError';
-  constructor(readonly code: grpc.status, readonly details: string) {
+  /** `metadata`: sent as the call's trailers (grpc-js reads an error's `metadata`). */
+  constructor(readonly code: grpc.status, readonly details: string, readonly metadata?: grpc.Metadata) {
     super(details);
   }
 }

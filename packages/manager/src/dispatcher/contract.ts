@@ -7,7 +7,8 @@
 // stop()s it when leadership is lost (it is a LeaderRole; start/stop may alternate for
 // the manager's lifetime). stop() ends every stream with UNAVAILABLE so agents reconnect
 // to the new leader. While stopped — a follower — every RPC answers UNAVAILABLE
-// "not the leader; the leader is <addr>" (addr from deps.leaderAddr), and the agent moves on.
+// "not the leader; the leader is <addr>" (addr from deps.leaderAddr, also in the trailers
+// under LEADER_HINT_KEY), and the agent reconnects to that address, or the next it knows.
 import type { Logger } from '@tswarm/api';
 import type { Store } from '@tswarm/store';
 

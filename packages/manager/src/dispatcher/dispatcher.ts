@@ -11,6 +11,7 @@
 // that begins from the store alone (nothing from an earlier term is trusted).
 import * as grpc from '@grpc/grpc-js';
 import {
+  LEADER_HINT_KEY,
   NodeState,
   SessionMessage,
   TaskState,
@@ -242,10 +243,17 @@ export class Dispatcher {
     if (!this.isRunning) throw this.notLeader('not the leader');
   }
 
-  /** UNAVAILABLE naming the leader when known: the agent reconnects to another manager. */
+  /**
+   * UNAVAILABLE naming the leader when known, in the message and in the trailers (LEADER_HINT_KEY):
+   * the agent reconnects there, else to another manager.
+   */
   private notLeader(what: string): StatusError {
     const leader = this.deps.leaderAddr?.();
-    return unavailable(`${what}; ${leader ? `the leader is ${leader}` : 'the leader is not known yet'}; reconnect to another manager`);
+    const details = `${what}; ${leader ? `the leader is ${leader}` : 'the leader is not known yet'}; reconnect to another manager`;
+    if (!leader) return unavailable(details);
+    const hint = new grpc.Metadata();
+    hint.set(LEADER_HINT_KEY, leader);
+    return new StatusError(grpc.status.UNAVAILABLE, details, hint);
   }
 
   /** Sends the session its SessionMessage if anything in it changed (always when `force`). */

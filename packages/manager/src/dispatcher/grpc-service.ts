@@ -120,7 +120,7 @@ function toStatus(err: unknown): StatusError {
 
 function toServiceError(err: unknown): Partial<grpc.ServiceError> {
   const s = toStatus(err);
-  return { code: s.code, details: s.details, message: s.details, name: 'StatusError' };
+  return { code: s.code, details: s.details, message: s.details, name: 'StatusError', ...(s.metadata ? { metadata: s.metadata } : {}) };
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { NodeAvailability, NodeState, SessionMessage, SessionRequest } from '@tswarm/api';
+import { LEADER_HINT_KEY, NodeAvailability, NodeState, SessionMessage, SessionRequest } from '@tswarm/api';
 import { nodesTable } from '../../src/index.js';
 import { Reader, beat, nodeOf, openSession, putCluster, putNode, sleep, startHarness, waitFor, type Harness } from './harness.js';
 
@@ -112,6 +112,7 @@ describe('dispatcher sessions', () => {
     const err = await refused.ended();
     assert.equal(err?.code, grpc.status.UNAVAILABLE);
     assert.match(err!.details, /not the leader; the leader is 10\.0\.0\.2:2377/);
+    assert.deepEqual(err!.metadata.get(LEADER_HINT_KEY), ['10.0.0.2:2377'], 'named in the trailers too, for the agent');
     h.dispatcher.start();
     const first = await openSession(h, 'n1');
     h.dispatcher.stop();
