@@ -64,13 +64,12 @@ async function addVeth(k: Kernel, ns: string | undefined, name: string, lines: r
 
 /**
  * Plumbs what is missing. `allocate` is called only when the container has no gateway
- * address yet; `release` gets it back if plumbing then fails. Returns the gateway address, the
- * container's links as read before (none when it was not seen before) and, read in the same
- * process as the last step, every link's ifindex after.
+ * address yet; `release` gets it back if plumbing then fails. Returns the gateway address and,
+ * read in the same process as the last step, every link's ifindex in the container after.
  */
 export async function plumbContainer(
   k: Kernel, p: PlumbSpec, allocate: () => string, release: (ip: string) => void, seenBefore = true,
-): Promise<{ gatewayIp: string; links: readonly KernelLink[]; ifindexes: ReadonlyMap<string, number> }> {
+): Promise<{ gatewayIp: string; ifindexes: ReadonlyMap<string, number> }> {
   const links = seenBefore ? await k.links(p.nsName) : [];
   const inner: string[] = ['link set lo up'];
   for (const [i, net] of p.nets.entries()) {
@@ -112,7 +111,7 @@ export async function plumbContainer(
     throw e;
   }
   const ifindexes = new Map(((shown.at(-1) ?? []) as { ifname?: string; ifindex?: number }[]).map((l) => [l.ifname ?? '', l.ifindex ?? 0] as const));
-  return { gatewayIp, links, ifindexes };
+  return { gatewayIp, ifindexes };
 }
 
 /**
