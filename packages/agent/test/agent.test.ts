@@ -130,8 +130,9 @@ describe('Agent with a fake dispatcher', () => {
     const changes: SessionState[] = [];
     agent.onSessionChange((s) => changes.push(s));
     await agent.start();
-    await until('session with m2', () => d2.sessions === 1, 2_000);
+    await until('session with m2', () => changes.some((c) => c.connected && c.manager === d2.addr), 2_000);
     assert.deepEqual(changes.map((c) => [c.connected, c.manager]), [[false, d1.addr], [true, d2.addr]]);
+    assert.equal(d2.sessions, 1);
   });
 
   it('reconnects when heartbeats fail, at the period the manager gives', async () => {
