@@ -31,8 +31,12 @@ import { bootstrapInterval, formatInterval, median, quantile } from './stats.js'
 
 const LAB = { prefix: 'tswv', subnet: '192.168.235.0/24' };
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
-/** Throughput varies most on this shared machine: more rounds than the other figures. */
-const THROUGHPUT_ROUNDS = Number(process.env['BENCH_THROUGHPUT_ROUNDS'] ?? 9);
+/**
+ * Throughput varies most on this shared machine: more rounds than the other figures. 18 since
+ * 2026-11-28 (9 before): one round to the next moved by up to ±30 % that day, and a ratio of two
+ * 9-sample medians by ±5 % from one run to the next.
+ */
+const THROUGHPUT_ROUNDS = Number(process.env['BENCH_THROUGHPUT_ROUNDS'] ?? 18);
 const IPERF_SECONDS = 3;
 /** Left out of each iperf3 result (`-O`): slow start and the first scheduling of both ends. */
 const IPERF_OMIT_SECONDS = 1;
