@@ -83,8 +83,10 @@ export class Kernel {
     await this.runner.run(['ip', ...(ns ? ['-n', ns] : []), ...(force ? ['-force'] : []), '-batch', '-'], lines.join('\n') + '\n');
   }
 
-  /** `ip -j -batch`: the JSON array each `show` line prints, in order (other lines print nothing). */
-  /** `details`: `ip -d`, whose `show` output has each link's kind and its settings (`linkinfo`). */
+  /**
+   * `ip -j -batch`: the JSON array each `show` line prints, in order (other lines print nothing).
+   * `details`: `ip -d`, whose `show` output has each link's kind and its settings (`linkinfo`).
+   */
   async ipBatchJson(ns: string | undefined, lines: readonly string[], details = false): Promise<unknown[][]> {
     const out = await this.runner.run(['ip', ...(ns ? ['-n', ns] : []), '-j', ...(details ? ['-d'] : []), '-batch', '-'], lines.join('\n') + '\n');
     return out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown[]);

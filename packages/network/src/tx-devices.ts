@@ -155,8 +155,7 @@ export class TxDevices {
    * the host's) would drop them. Loose (2) only asks that some route back exist.
    */
   private async looseReversePath(nsName: string, n: TxNet): Promise<void> {
-    const loose = (dev: string) => [`net.ipv4.conf.${dev}.rp_filter`, '2'] as const;
-    await this.k.sysctls(nsName, Object.fromEntries([loose(containerIfName(n.index)), loose(txDeviceName(n.index))]));
+    await this.k.sysctls(nsName, { [`net.ipv4.conf.${containerIfName(n.index)}.rp_filter`]: '2', [`net.ipv4.conf.${txDeviceName(n.index)}.rp_filter`]: '2' });
   }
 
   /**
