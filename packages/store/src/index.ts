@@ -13,6 +13,7 @@ export {
   type Versioned,
 } from './table.js';
 export type { AnyTable, ReadTx } from './state.js';
+export type { SnapshotCapture } from './snapshot.js';
 export type { WriteTx } from './tx.js';
 export {
   BatchError,

@@ -12,7 +12,7 @@ import { applyTransaction } from './apply.js';
 import { MAX_ACTIONS_PER_TRANSACTION, MAX_TRANSACTION_BYTES, runBatch, type Batch, type BatchResult } from './batch.js';
 import { ProposalDroppedError, StoreClosedError, StoreError, StoreRestoredError, TransactionTooLargeError } from './errors.js';
 import type { ApplyOutcome, Proposer, ReplicatedStateMachine } from './proposer.js';
-import { captureSnapshot, decodeSnapshot, encodeSnapshot } from './snapshot.js';
+import { captureSnapshot, decodeSnapshot, encodeSnapshot, type SnapshotCapture } from './snapshot.js';
 import { SourceReader, StoreState, type AnyTable, type ReadTx, type Row, type RowSource } from './state.js';
 import { Overlay, TxBuilder, type WriteTx } from './tx.js';
 import { WATCH_HISTORY_EVENTS, WATCH_QUEUE_LIMIT, WatchHub, type StoreEvent, type WatchOptions, type Watcher } from './watch.js';
@@ -255,10 +255,10 @@ export class Store implements ReplicatedStateMachine {
   }
 
   /**
-   * The state as it is now, to be encoded in the background (a slice per turn): the result
-   * resolves with what `snapshot()` returns at this moment, whatever is applied meanwhile.
+   * The state as it is now, to be encoded in the background (a slice per turn): it writes
+   * what `snapshot()` returns at this moment, whatever is applied meanwhile.
    */
-  captureSnapshot(): () => Promise<Uint8Array> {
+  captureSnapshot(): SnapshotCapture {
     return captureSnapshot(this.state);
   }
 

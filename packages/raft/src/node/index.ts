@@ -1,5 +1,5 @@
 export { RaftNode } from './raft-node.js';
-export { StateMachine, RaftStatus } from './state-machine.js';
+export { StateMachine, CapturedState, RaftStatus } from './state-machine.js';
 export { RaftNodeOptions } from './options.js';
 export * from './options.js';
 export { NotLeaderError, RaftTimeoutError, StoppedError } from './errors.js';

@@ -4,14 +4,17 @@
 //
 // The state is captured at the applied index now (`captureSnapshot`, or `snapshot()` whole for
 // a state machine without it) and the rest runs beside the loop, one snapshot at a time.
-// Measured: encoding a 9-MB store on the loop held every member 230–340 ms at once, as they all
-// reach the interval together.
+// Measured: encoding a 9-MB store on the loop held every member 230-340 ms at once, as they all
+// reach the interval together. The state is written straight into the snapshot file's buffer,
+// allocated once at its final size: each whole copy of a 45-MB state (the app's bytes, then with
+// the members' header, then the file) held the loop 150-200 ms here.
 import type { MemoryStorage } from '../core/memoryStorage.js';
 import type { ConfState } from '../core/types.js';
 import type { RaftStorage } from '../storage/raft-storage.js';
+import { SnapshotFileBuffer } from '../storage/snap-file.js';
 import type { Members } from './members.js';
-import type { StateMachine } from './state-machine.js';
-import { encodeNodeSnapshot } from './snapshot-codec.js';
+import type { CapturedState, StateMachine } from './state-machine.js';
+import { nodeSnapshotHeader } from './snapshot-codec.js';
 
 export interface OwnSnapshotDeps {
   mem: MemoryStorage;
@@ -45,32 +48,37 @@ export class OwnSnapshots {
     if (this.taking || applied - this.index < this.d.interval) return;
     const index = applied;
     const confState = this.d.members.confState();
-    const members = this.d.members.snapshotMap();
+    const header = nodeSnapshotHeader(this.d.members.snapshotMap());
     this.index = index;
     const sm = this.d.stateMachine;
-    let encode: () => Promise<Uint8Array>;
-    if (sm.captureSnapshot) encode = sm.captureSnapshot();
-    else {
-      const bytes = sm.snapshot();
-      encode = () => Promise.resolve(bytes);
-    }
+    const state = sm.captureSnapshot ? sm.captureSnapshot() : whole(sm.snapshot());
     this.taking = true;
-    void encode()
-      .then((app) => this.save(index, confState, encodeNodeSnapshot(members, app)))
+    void this.take(index, confState, header, state)
       .catch((e: Error) => this.d.failed(e))
       .finally(() => (this.taking = false));
   }
 
-  private async save(index: number, confState: ConfState, data: Uint8Array): Promise<void> {
+  private async take(index: number, confState: ConfState, header: Buffer, state: CapturedState): Promise<void> {
+    const file = new SnapshotFileBuffer(confState, header.length + (await state.size()));
+    header.copy(file.data);
+    await state.writeInto(file.data.subarray(header.length));
     const { mem, storage } = this.d;
     // A snapshot from the leader installed meanwhile already covers this one.
     if (this.d.stopped() || mem.snapshot().metadata.index >= index) return;
-    const snap = mem.createSnapshot(index, confState, data);
-    await storage.saveSnapshot(snap, { ownCompaction: true });
+    const snap = mem.createSnapshot(index, confState, file.data);
+    await storage.saveSnapshot(snap, { ownCompaction: true, file });
     const compactTo = index - this.d.keepEntries;
     if (compactTo > mem.firstIndex()) {
       mem.compact(compactTo);
       await storage.releaseTo(compactTo);
     }
   }
+}
+
+/** A state machine's whole snapshot, already encoded, as a captured state. */
+function whole(bytes: Uint8Array): CapturedState {
+  return {
+    size: () => Promise.resolve(bytes.length),
+    writeInto: (out) => Promise.resolve(out.set(bytes)),
+  };
 }

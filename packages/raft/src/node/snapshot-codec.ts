@@ -3,14 +3,14 @@ import type { NodeId } from '../core/types.js';
 /**
  * A node-loop snapshot carries the members' addresses (which the core does not know)
  * beside the state machine's own bytes: [u32 BE header length][JSON header][app bytes].
+ * This is what comes before the app bytes.
  */
-export function encodeNodeSnapshot(members: Map<NodeId, string>, app: Uint8Array): Uint8Array {
-  const header = Buffer.from(JSON.stringify({ members: Object.fromEntries(members) }));
-  const out = Buffer.allocUnsafe(4 + header.length + app.length);
-  out.writeUInt32BE(header.length, 0);
-  header.copy(out, 4);
-  out.set(app, 4 + header.length);
-  return out;
+export function nodeSnapshotHeader(members: Map<NodeId, string>): Buffer {
+  const json = Buffer.from(JSON.stringify({ members: Object.fromEntries(members) }));
+  const header = Buffer.allocUnsafe(4 + json.length);
+  header.writeUInt32BE(json.length, 0);
+  json.copy(header, 4);
+  return header;
 }
 
 export function decodeNodeSnapshot(data: Uint8Array): { members: Map<NodeId, string>; app: Uint8Array } {

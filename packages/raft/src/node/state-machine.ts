@@ -15,9 +15,20 @@ export interface StateMachine {
    * loop goes on applying). When given, the periodic snapshot uses it instead of `snapshot()`,
    * so a large state does not hold the node for as long as encoding it takes.
    */
-  captureSnapshot?(): () => Promise<Uint8Array>;
+  captureSnapshot?(): CapturedState;
   /** Replaces the whole state with a snapshot's (received from the leader or loaded at start). */
   restore(data: Uint8Array, index: number): void;
+}
+
+/**
+ * A state captured at one index and encoded later, straight into the buffer the snapshot file
+ * is built in: measured first, so that buffer is allocated once at its final size.
+ */
+export interface CapturedState {
+  /** The encoding's length in bytes. */
+  size(): Promise<number>;
+  /** Writes the encoding into `out`, exactly size() bytes long. */
+  writeInto(out: Uint8Array): Promise<void>;
 }
 
 export interface RaftStatus {

@@ -202,7 +202,7 @@ export class DiskRaftStorage implements RaftStorage {
   saveSnapshot(snapshot: Snapshot, opts: SnapshotOptions = {}): Promise<void> {
     const ref = { index: snapshot.metadata.index, term: snapshot.metadata.term };
     this.lastIndex = Math.max(this.lastIndex, ref.index);
-    const file = encodeSnapshot(snapshot);
+    const file = opts.file ? opts.file.seal(snapshot) : encodeSnapshot(snapshot);
     if (!opts.ownCompaction) return this.enqueue({ kind: 'snapshot', ref, file });
     if (this.failed || this.closing) return this.enqueue({ kind: 'marker', ref }); // rejects, as any call now
     return this.writeSnapshotFile(ref, file).then(() => this.enqueue({ kind: 'marker', ref }));

@@ -5,3 +5,4 @@ export { openDiskStorage, DiskRaftStorage, INLINE_MAX_BYTES, type DiskStorageOpt
 export { SEGMENT_BYTES, type SyncMethod, type WalOptions } from './wal.js';
 export { MemoryDisk, MemoryRaftStorage, type CrashOptions, type MemoryDiskOptions } from './memory-storage.js';
 export { type FsLike, nodeFs } from './fs-shim.js';
+export { SnapshotFileBuffer } from './snap-file.js';

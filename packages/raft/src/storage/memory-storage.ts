@@ -23,6 +23,7 @@ import { FRAME_HEADER_BYTES, type SnapshotRef, encodeBatch, encodeMarker, encode
 import {
   type RaftStorage,
   type RecoveredState,
+  type SnapshotOptions,
   SNAPSHOTS_KEPT,
   StorageClosedError,
   type StorageStats,
@@ -30,7 +31,7 @@ import {
 } from './raft-storage.js';
 import { type SnapshotSource, recoverState, replaySegments } from './recovery.js';
 import { LogReplay } from './replay.js';
-import { decodeSnapshot, encodeSnapshot, snapFileName } from './snap-file.js';
+import { decodeSnapshot, encodeSnapshot, snapFileName, type SnapshotFileBuffer } from './snap-file.js';
 import { checkEntries, lastIndexOf } from './validate.js';
 import { segmentName } from './wal-read.js';
 
@@ -120,7 +121,7 @@ export class MemoryDisk {
     if (this.segments.length === 0) this.startSegment(1, 1);
     const ops: MemoryDiskOps = {
       write: (buf, sync, meta) => this.write(buf, sync, meta),
-      saveSnapshot: (snapshot) => this.saveSnapshot(snapshot),
+      saveSnapshot: (snapshot, file) => this.saveSnapshot(snapshot, file),
       releaseTo: (index) => this.releaseTo(index),
       close: () => this.close(),
       stats: () => this.stats(),
@@ -196,9 +197,9 @@ export class MemoryDisk {
     }
   }
 
-  private saveSnapshot(snapshot: Snapshot): void {
+  private saveSnapshot(snapshot: Snapshot, file?: SnapshotFileBuffer): void {
     const ref = { index: snapshot.metadata.index, term: snapshot.metadata.term };
-    this.snapshots.set(snapFileName(ref), encodeSnapshot(snapshot));
+    this.snapshots.set(snapFileName(ref), file ? file.seal(snapshot) : encodeSnapshot(snapshot));
     this.write(encodeMarker(ref), true, { marker: ref });
     this.newestSnapshotIndex = Math.max(this.newestSnapshotIndex, ref.index);
   }
@@ -267,7 +268,7 @@ export class MemoryDisk {
 /** What a handle may do to its disk (the disk keeps these methods private). */
 export interface MemoryDiskOps {
   write(buf: Buffer, sync: boolean, meta: { lastIndex?: number; hardState?: HardState; marker?: SnapshotRef }): void;
-  saveSnapshot(snapshot: Snapshot): void;
+  saveSnapshot(snapshot: Snapshot, file?: SnapshotFileBuffer): void;
   releaseTo(index: number): void;
   close(): void;
   stats(): Omit<StorageStats, 'saves'>;
@@ -296,9 +297,9 @@ export class MemoryRaftStorage implements RaftStorage {
     });
   }
 
-  saveSnapshot(snapshot: Snapshot): Promise<void> {
+  saveSnapshot(snapshot: Snapshot, opts: SnapshotOptions = {}): Promise<void> {
     return this.run(() => {
-      this.disk.saveSnapshot(snapshot);
+      this.disk.saveSnapshot(snapshot, opts.file);
       this.lastIndex = Math.max(this.lastIndex, snapshot.metadata.index);
     });
   }

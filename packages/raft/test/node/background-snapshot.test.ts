@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { waitUntil } from '@tswarm/api';
 import { RaftNode, type Snapshot } from '../../src/index.js';
+import { decodeNodeSnapshot } from '../../src/node/snapshot-codec.js';
 import { NullStorage, RecordingTransport } from './fakes.js';
 
 class RecordingStorage extends NullStorage {
@@ -22,7 +23,7 @@ describe('raft node: periodic snapshots encoded beside the loop', () => {
   it('captures at the applied index, keeps applying while the state is encoded, then saves and compacts', async () => {
     const storage = new RecordingStorage();
     const applied: number[] = [];
-    let release!: (b: Uint8Array) => void;
+    let release!: () => void;
     let capturedAt = -1;
     const node = new RaftNode({
       id: 'a', storage, recovered: { hardState: { term: 0, vote: '', commit: 0 }, snapshot: undefined, entries: [] },
@@ -33,7 +34,10 @@ describe('raft node: periodic snapshots encoded beside the loop', () => {
         captureSnapshot: () => {
           capturedAt = applied[applied.length - 1]!;
           const state = new TextEncoder().encode(`state@${capturedAt}`);
-          return () => new Promise<Uint8Array>((resolve) => (release = () => resolve(state)));
+          return {
+            size: () => new Promise<number>((resolve) => (release = () => resolve(state.length))),
+            writeInto: (out) => Promise.resolve(out.set(state)),
+          };
         },
         restore: () => {},
       },
@@ -53,10 +57,11 @@ describe('raft node: periodic snapshots encoded beside the loop', () => {
       for (let i = 0; i < 5; i++) later.push(await put(`later${i}`));
       assert.ok(later.every((idx) => applied.includes(idx)), 'writes applied while the snapshot was being encoded');
       assert.equal(storage.snapshots.length, 0);
-      release(new Uint8Array());
+      release();
       await waitUntil('the snapshot saved', () => storage.snapshots.length === 1 && storage.releasedTo.length === 1);
       const snap = storage.snapshots[0]!;
       assert.equal(snap.metadata.index, capturedAt, 'the snapshot is at the index the state was captured at');
+      assert.equal(Buffer.from(decodeNodeSnapshot(snap.data).app).toString(), `state@${capturedAt}`);
       assert.ok(applied[applied.length - 1]! > capturedAt);
       assert.deepEqual(storage.releasedTo, [capturedAt - 2]);
     } finally {

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MemoryDisk, openDiskStorage, SNAPSHOTS_KEPT } from '../../src/index.js';
+import { MemoryDisk, openDiskStorage, SnapshotFileBuffer, SNAPSHOTS_KEPT } from '../../src/index.js';
+import { encodeSnapshot } from '../../src/storage/snap-file.js';
 import { ents, hs, removeDir, show, snap, snapFiles, tempDir, walFiles } from './helpers.js';
 
 const SEG_BYTES = 2048;
@@ -67,6 +68,22 @@ describe('disk raft storage: snapshots', () => {
     const { storage: s2, state } = await open(dir);
     assert.deepEqual(state.snapshot, snap(10, 1));
     assert.deepEqual(show(state.entries), show(ents(11, 22, 1)));
+    await s2.close();
+  });
+
+  it('saves a file built in place (its data written by the caller) as it saves any snapshot, and refuses other data', async () => {
+    const { storage } = await open(dir);
+    await storage.save(hs(1, 20), ents(1, 20, 1), true);
+    const s = snap(10, 1);
+    const file = new SnapshotFileBuffer(s.metadata.confState, s.data.length);
+    file.data.set(s.data);
+    assert.throws(() => file.seal(s), /the snapshot's data is not the data written into this file/);
+    assert.throws(() => file.seal({ ...s, metadata: { ...s.metadata, confState: { voters: ['x'], learners: [] } }, data: file.data }), /members are not those/);
+    await storage.saveSnapshot({ metadata: s.metadata, data: file.data }, { ownCompaction: true, file });
+    await storage.close();
+    assert.deepEqual(fs.readFileSync(path.join(dir, 'snap', '0000000000000001-000000000000000a.snap')), encodeSnapshot(s));
+    const { storage: s2, state } = await open(dir);
+    assert.deepEqual(state.snapshot, s);
     await s2.close();
   });
 
