@@ -13,6 +13,7 @@ import { hostFacts } from './host-info.js';
 import { localApi } from './local-api.js';
 import { bindLocal } from './socket.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { applyGcFlags } from './gc-flags.js';
 
 /** A started daemon; `stop()` closes the socket and ends the process's work. */
 export interface RunningDaemon {
@@ -75,6 +76,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
 
 /** Entry point of the tswarmd binary. */
 export async function main(argv: string[]): Promise<void> {
+  applyGcFlags();
   let config: DaemonConfig;
   try {
     config = parseDaemonArgs(argv, os.hostname());
