@@ -11,3 +11,4 @@ export * from './wait.js';
 export * from './pacing.js';
 export * from './wire.js';
 export * from './leader-hint.js';
+export * from './grpc-options.js';

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { mkdirSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import path from 'node:path';
-import { ControlService, DaemonService, DebugService, Logger, streamLogger, TSWARM_VERSION } from '@tswarm/api';
+import { ControlService, DaemonService, DebugService, GRPC_COMMON_OPTIONS, Logger, streamLogger, TSWARM_VERSION } from '@tswarm/api';
 import { ControlApiHandlers, debugApi, debugKVTable, RaftGroup } from '@tswarm/manager';
 import { agentStarter, describeNode, managerWiring } from './cluster-wiring.js';
 import { localControlService } from './control-service.js';
@@ -26,7 +26,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const unlock = lockDataDir(config.dataDir);
   const docker = connectEngine(config.dockerHost);
-  const server = new grpc.Server();
+  const server = new grpc.Server(GRPC_COMMON_OPTIONS);
   let control: ControlApiHandlers | undefined;
   const swarm = new SwarmNode({
     dataDir: config.dataDir,

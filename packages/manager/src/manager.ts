@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { Logger, NodeCAService, RaftMembershipService } from '@tswarm/api';
+import { GRPC_COMMON_OPTIONS, Logger, NodeCAService, RaftMembershipService } from '@tswarm/api';
 import { NODE_CHANNEL_OPTIONS, NodeCredentials, NodeServerCredentials, peerIdentity, requireRole } from '@tswarm/ca';
 import { newObjectId } from './ids.js';
 import { nodeCAService } from './node-ca-service.js';
@@ -60,7 +60,7 @@ export class Manager {
   static async start(o: ManagerOptions): Promise<Manager> {
     const { credentials: serverCreds, release } = o.credentials.server('verify-if-given');
     const clientCreds = o.credentials.client({ expectRole: 'manager' });
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 << 20 });
+    const server = new grpc.Server({ ...GRPC_COMMON_OPTIONS, 'grpc.max_receive_message_length': 64 << 20 });
     const group = await RaftGroup.start({
       id: o.nodeId,
       listenAddr: o.listenAddr,

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import type { Logger } from '@tswarm/api';
+import { GRPC_COMMON_OPTIONS, type Logger } from '@tswarm/api';
 import { DEFAULT_KEEP_ENTRIES, forceNewCluster, GrpcTransport, GrpcTransportOptions, NodeId, openDiskStorage, RAFT_SERVICE, RaftNode, RaftStorage } from '@tswarm/raft';
 import { AnyTable, Store } from '@tswarm/store';
 
@@ -112,7 +112,7 @@ export class RaftGroup {
     if (o.server) {
       o.server.addService(RAFT_SERVICE, transport!.service());
     } else {
-      ownServer = new grpc.Server({ 'grpc.max_receive_message_length': 64 << 20 });
+      ownServer = new grpc.Server({ ...GRPC_COMMON_OPTIONS, 'grpc.max_receive_message_length': 64 << 20 });
       ownServer.addService(RAFT_SERVICE, transport!.service());
       await bindServer(ownServer, o.listenAddr, o.serverCredentials ?? grpc.ServerCredentials.createInsecure());
     }

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { RaftBatch, SnapshotAck, SnapshotChunk } from '@tswarm/api';
+import { GRPC_COMMON_OPTIONS, RaftBatch, SnapshotAck, SnapshotChunk } from '@tswarm/api';
 import type { Message, NodeId } from '../core/types.js';
 import { fromWire } from './codec.js';
 import { AcceptedPipe, DialedPipe, PeerLink } from './peer-link.js';
@@ -60,6 +60,7 @@ export class GrpcTransport implements Transport {
       self: this.opts.id,
       credentials: this.opts.credentials,
       channelOptions: {
+        ...GRPC_COMMON_OPTIONS,
         'grpc.max_receive_message_length': 64 << 20,
         'grpc.max_send_message_length': 64 << 20,
         // No gRPC-level retries: Raft retransmits lost messages itself, and grpc-js's retry
