@@ -5,9 +5,9 @@
 // replicas at the same version produce identical snapshots.
 //
 // Encoded for speed at tens of megabytes, measured here (150,000 objects, 45 MB): the objects
-// are not sorted (sorting the ids held the loop 26-150 ms), and the bytes are written once,
+// are not sorted (sorting the ids held the loop 26–150 ms), and the bytes are written once,
 // by hand, into one buffer of the final size: the generated encoder's buffer, then copies of it
-// with the headers around it, each took 150-200 ms of first touches of new memory.
+// with the headers around it, each took 150–200 ms of first touches of new memory.
 import { StoreSnapshot } from '@tswarm/api';
 import { DuplicateKeyError, InvalidObjectError, UnknownTableError } from './errors.js';
 import { StoreState, type AnyTable, type Row } from './state.js';

@@ -4,10 +4,10 @@
 //
 // The state is captured at the applied index now (`captureSnapshot`, or `snapshot()` whole for
 // a state machine without it) and the rest runs beside the loop, one snapshot at a time.
-// Measured: encoding a 9-MB store on the loop held every member 230-340 ms at once, as they all
+// Measured: encoding a 9-MB store on the loop held every member 230–340 ms at once, as they all
 // reach the interval together. The state is written straight into the snapshot file's buffer,
 // allocated once at its final size: each whole copy of a 45-MB state (the app's bytes, then with
-// the members' header, then the file) held the loop 150-200 ms here.
+// the members' header, then the file) held the loop 150–200 ms here.
 import type { MemoryStorage } from '../core/memoryStorage.js';
 import type { ConfState } from '../core/types.js';
 import type { RaftStorage } from '../storage/raft-storage.js';
