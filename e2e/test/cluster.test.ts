@@ -214,8 +214,13 @@ describe('cluster: three managers survive losing the leader', function () {
   it('the killed leader\'s node comes back Ready as a follower: its agent, which knew only the manager beside it, goes to the leader that manager names', async function () {
     await lab.startDaemon('h1');
     // Ready: its agent has a session; Reachable (or Leader): its manager is back in the group.
+    // As the leader sees it: a follower hears only from the leader, so it shows the other
+    // followers' manager status as Unknown (RaftNode.peerActive).
     const h1 = await until('h1 Ready and reachable again', 20_000, async () => {
-      const row = jsonLines(await tswarmOk(lab, 'h2', 'node', 'ls', '--format', 'json')).find((x) => x['Hostname'] === 'h1');
+      const leader = jsonLines(await tswarmOk(lab, 'h2', 'node', 'ls', '--format', 'json')).find((x) => x['ManagerStatus'] === 'Leader');
+      if (!leader) return undefined;
+      const rows = jsonLines(await tswarmOk(lab, String(leader['Hostname']), 'node', 'ls', '--format', 'json'));
+      const row = rows.find((x) => x['Hostname'] === 'h1');
       return row?.['Status'] === 'Ready' && ['Reachable', 'Leader'].includes(String(row['ManagerStatus'])) ? row : undefined;
     });
     assert.equal(h1['ManagerStatus'], 'Reachable', `h1 is not the leader: its agent had to find the leader elsewhere (${JSON.stringify(h1)})`);
