@@ -214,14 +214,16 @@ describe('cluster: three managers survive losing the leader', function () {
   it('the killed leader\'s node comes back Ready as a follower: its agent, which knew only the manager beside it, goes to the leader that manager names', async function () {
     await lab.startDaemon('h1');
     // Ready: its agent has a session; Reachable (or Leader): its manager is back in the group.
-    // As the leader sees it: a follower hears only from the leader, so it shows the other
-    // followers' manager status as Unknown (RaftNode.peerActive).
-    const h1 = await until('h1 Ready and reachable again', 20_000, async () => {
-      const leader = jsonLines(await tswarmOk(lab, 'h2', 'node', 'ls', '--format', 'json')).find((x) => x['ManagerStatus'] === 'Leader');
-      if (!leader) return undefined;
-      const rows = jsonLines(await tswarmOk(lab, String(leader['Hostname']), 'node', 'ls', '--format', 'json'));
-      const row = rows.find((x) => x['Hostname'] === 'h1');
-      return row?.['Status'] === 'Ready' && ['Reachable', 'Leader'].includes(String(row['ManagerStatus'])) ? row : undefined;
+    // On both h2 and h3, so on a follower whichever leads: a follower hears only from the
+    // leader and shows what the leader sees of the others (RaftMembership.Members).
+    const h1 = await until('h1 Ready and reachable again, seen from h2 and from h3', 20_000, async () => {
+      const rows = [];
+      for (const host of ['h2', 'h3']) {
+        const row = jsonLines(await tswarmOk(lab, host, 'node', 'ls', '--format', 'json')).find((x) => x['Hostname'] === 'h1');
+        if (row?.['Status'] !== 'Ready' || !['Reachable', 'Leader'].includes(String(row['ManagerStatus']))) return undefined;
+        rows.push(row);
+      }
+      return rows[0];
     });
     assert.equal(h1['ManagerStatus'], 'Reachable', `h1 is not the leader: its agent had to find the leader elsewhere (${JSON.stringify(h1)})`);
   });

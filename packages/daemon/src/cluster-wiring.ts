@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Docker from 'dockerode';
-import { DispatcherService, Logger, ManagerLogsClient, ManagerLogsService, NodeDescription } from '@tswarm/api';
+import { DispatcherService, Logger, ManagerLogsClient, ManagerLogsService, NodeDescription, RaftMembershipClient } from '@tswarm/api';
 import { Agent } from '@tswarm/agent';
 import * as grpc from '@grpc/grpc-js';
 import { NODE_CHANNEL_OPTIONS, requireRole, StatusError } from '@tswarm/ca';
@@ -8,7 +8,7 @@ import { NodeNetworking } from './node-networking.js';
 import { DockerExecutor, writeContainerFiles } from '@tswarm/executor-docker';
 import {
   controlApi, ControlApiDeps, ControlApiHandlers, controlApiStatus, controlRpcs, Dispatcher, Manager, newObjectId, NO_LEADER_MESSAGE, nodesTable,
-  OrchestrationLoop, RoleReconciler, serviceLogsHandlers, systemTimers,
+  OrchestrationLoop, type RaftMemberInfo, RoleReconciler, serviceLogsHandlers, systemTimers,
 } from '@tswarm/manager';
 import type { AgentStarter, ManagerWiring } from './swarm-node.js';
 
@@ -34,6 +34,12 @@ export function managerWiring(logger: Logger, onControl: (c: ControlApiHandlers 
         members: () => node.status().members.map((x) => ({ id: x.id, addr: x.address, voter: x.voter, reachable: node.peerActive(x.id) })),
         leader: () => node.status().leader,
         removeMember: (id) => node.removeMember(id),
+        leaderView: () => {
+          const leader = node.leaderAddress();
+          if (node.isLeader() || !leader.address) return Promise.resolve(undefined);
+          const client = new RaftMembershipClient(leader.address, m.o.credentials.client({ expectRole: 'manager', expectNodeId: leader.id }), NODE_CHANNEL_OPTIONS);
+          return askLeaderView(client, logger);
+        },
       },
       logger: logger.child('controlapi'),
     };
@@ -85,6 +91,23 @@ export function managerWiring(logger: Logger, onControl: (c: ControlApiHandlers 
     await m.listen([dispatcher, orchestration, roles]);
     onControl({ ...requireLeader(control, () => node.status().leader !== ''), serviceLogs: logs.local });
   };
+}
+
+/** How long `node ls` on a follower waits for the leader's view before showing its own. */
+const LEADER_VIEW_TIMEOUT_MS = 2_000;
+
+/** The leader's view of the members, or undefined (logged) when it cannot be had in time. */
+function askLeaderView(client: RaftMembershipClient, logger: Logger): Promise<{ members: RaftMemberInfo[]; leader: string } | undefined> {
+  return new Promise((resolve) => {
+    client.members({}, new grpc.Metadata(), { deadline: Date.now() + LEADER_VIEW_TIMEOUT_MS }, (err, r) => {
+      client.close();
+      if (err) {
+        logger.debug('could not ask the leader for its view of the managers; showing this one\'s', { error: err.message });
+        return resolve(undefined);
+      }
+      resolve({ members: r.members.map((x) => ({ id: x.id, addr: x.addr, voter: x.voter, reachable: x.reachable })), leader: r.leaderId });
+    });
+  });
 }
 
 /**

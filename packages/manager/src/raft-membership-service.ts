@@ -13,6 +13,8 @@ const CATCH_UP_POLL_MS = 50;
 
 type Cb<T> = grpc.sendUnaryData<T>;
 const fail = (cb: Cb<never>, code: grpc.status, details: string) => cb({ code, details } as grpc.ServiceError);
+/** Answers a handler's thrown error (a StatusError keeps its code) on `cb`. */
+const failWith = (cb: Cb<never>) => (e: { code?: number; details?: string; message: string }) => fail(cb, e.code ?? grpc.status.UNAVAILABLE, e.details ?? e.message);
 
 /**
  * Promotes a learner to voter once it holds everything the leader had when it was added
@@ -76,14 +78,25 @@ export function raftMembershipService(deps: MembershipDeps): RaftMembershipServe
         // promoted in the background once it has caught up.
         cb(null, members());
         if (!current?.voter) void promoteWhenCaughtUp(deps, id.nodeId, call.request.addr);
-      })().catch((e: { code?: number; details?: string; message: string }) => fail(cb, e.code ?? grpc.status.UNAVAILABLE, e.details ?? e.message));
+      })().catch(failWith(cb));
+    },
+    members: (call, cb) => {
+      void (async () => {
+        requireRole(call as never, ['manager'], { clusterId: deps.clusterId });
+        if (!node.isLeader()) return fail(cb, grpc.status.UNAVAILABLE, 'not the leader: only the leader hears from every member');
+        const status = node.status();
+        cb(null, {
+          members: status.members.map((m) => ({ id: m.id, addr: m.address, voter: m.voter, reachable: node.peerActive(m.id) === true })),
+          leaderId: status.leader,
+        });
+      })().catch(failWith(cb));
     },
     leave: (call, cb) => {
       void (async () => {
         requireRole(call as never, ['manager'], { clusterId: deps.clusterId });
         await node.removeMember(call.request.nodeId);
         cb(null, {});
-      })().catch((e: { code?: number; details?: string; message: string }) => fail(cb, e.code ?? grpc.status.UNAVAILABLE, e.details ?? e.message));
+      })().catch(failWith(cb));
     },
   };
 }

@@ -45,9 +45,12 @@ export function nodeRpcs(ctx: ControlContext) {
     };
   };
 
+  /** The leader's view when this manager is a follower and can ask it (as Docker forwards these reads), else its own. */
+  const liveMembers = async (): Promise<{ members: readonly RaftMemberInfo[]; leader: string }> =>
+    (await deps.raft.leaderView?.()) ?? { members: deps.raft.members(), leader: deps.raft.leader() };
+
   async function listNodes(_req: ListNodesRequest): Promise<ListNodesResponse> {
-    const members = deps.raft.members();
-    const leader = deps.raft.leader();
+    const { members, leader } = await liveMembers();
     const nodes = ctx.store.view((tx) => tx.list(nodesTable).map(withVersion));
     nodes.sort((a, b) => nodeLabel(a).localeCompare(nodeLabel(b)) || a.id.localeCompare(b.id));
     return { nodes: nodes.map((n) => decorate(n, members, leader)) };
@@ -55,7 +58,8 @@ export function nodeRpcs(ctx: ControlContext) {
 
   async function getNode(req: GetNodeRequest): Promise<GetNodeResponse> {
     const node = ctx.store.view((tx) => withVersion(resolveNode(tx, req.nodeId)));
-    return { node: decorate(node, deps.raft.members(), deps.raft.leader()) };
+    const { members, leader } = await liveMembers();
+    return { node: decorate(node, members, leader) };
   }
 
   async function updateNode(req: UpdateNodeRequest): Promise<UpdateNodeResponse> {

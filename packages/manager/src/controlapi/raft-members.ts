@@ -36,6 +36,12 @@ export interface RaftMembers {
   members(): RaftMemberInfo[];
   leader(): string;
   removeMember(id: string): Promise<void>;
+  /**
+   * Optional, for display: the members as the leader sees them, asked over the cluster port
+   * when this member is a follower (which hears only from the leader); undefined on the
+   * leader itself, or when the leader cannot be asked — the local view is shown then.
+   */
+  leaderView?(): Promise<{ members: RaftMemberInfo[]; leader: string } | undefined>;
 }
 
 /** In-memory RaftMembers for tests: a fixed member list a test can change. */
@@ -56,6 +62,13 @@ export class StaticRaftMembers implements RaftMembers {
     if (!this.list.some((m) => m.id === id)) throw new Error(`raft member ${id} not found`);
     this.list = this.list.filter((m) => m.id !== id);
     this.removed.push(id);
+  }
+
+  /** What leaderView() answers; undefined (the default) as on the leader. */
+  leaderList: RaftMemberInfo[] | undefined;
+
+  async leaderView(): Promise<{ members: RaftMemberInfo[]; leader: string } | undefined> {
+    return this.leaderList && { members: this.leaderList.map((m) => ({ ...m })), leader: this.leaderId };
   }
 }
 

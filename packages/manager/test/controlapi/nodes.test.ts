@@ -36,6 +36,28 @@ describe('control API: ListNodes / GetNode', () => {
     for (const n of nodes) assert.ok(n.meta!.version > 0);
   });
 
+  it('on a follower, shows the manager status as the leader sees it when the leader answers, its own view otherwise', async () => {
+    const h = harness();
+    await threeManagers(h);
+    // m1 is local and a follower of m3: it hears only from m3, so it cannot tell about m2.
+    h.raft.list = [
+      { id: 'm1', addr: '10.0.0.1:2377', reachable: true },
+      { id: 'm2', addr: '10.0.0.2:2377' },
+      { id: 'm3', addr: '10.0.0.3:2377', reachable: true },
+    ];
+    h.raft.leaderId = 'm3';
+    const statuses = async () => (await h.api.listNodes({})).nodes.map((n) => [n.managerStatus?.reachability, n.managerStatus?.leader]);
+    assert.deepEqual(await statuses(), [['reachable', false], ['unknown', false], ['reachable', true], [undefined, undefined]]);
+    h.raft.leaderList = [
+      { id: 'm1', addr: '10.0.0.1:2377', reachable: true },
+      { id: 'm2', addr: '10.0.0.2:2377', reachable: true },
+      { id: 'm3', addr: '10.0.0.3:2377', reachable: true },
+    ];
+    assert.deepEqual(await statuses(), [['reachable', false], ['reachable', false], ['reachable', true], [undefined, undefined]]);
+    h.raft.leaderList[1] = { id: 'm2', addr: '10.0.0.2:2377', reachable: false };
+    assert.equal((await h.api.getNode({ nodeId: 'h2' })).node?.managerStatus?.reachability, 'unreachable');
+  });
+
   it('finds a node by ID, hostname and unique ID prefix', async () => {
     const h = harness();
     await addNode(h, { id: 'abc0000000000000000000001', hostname: 'alpha' });
