@@ -57,8 +57,9 @@ function capture(state: StoreState): View {
   };
 }
 
-function objectBytes(id: string, r: Row): number {
-  return lenFieldBytes(Buffer.byteLength(id)) + uintFieldBytes(r.version) + lenFieldBytes(r.bytes.length) + uintFieldBytes(r.createdIndex);
+/** An object's encoded length; `idBytes` is its id's UTF-8 length, which the writer needs too. */
+function objectBytes(idBytes: number, r: Row): number {
+  return lenFieldBytes(idBytes) + uintFieldBytes(r.version) + lenFieldBytes(r.bytes.length) + uintFieldBytes(r.createdIndex);
 }
 
 /** The encoding's length; records each table's. Pauses (yield) every SLICE_OBJECTS objects. */
@@ -67,7 +68,7 @@ function* measure(view: View): Generator<void, number> {
   for (const t of view.tables) {
     let bytes = lenFieldBytes(Buffer.byteLength(t.name));
     for (let i = 0; i < t.ids.length; i++) {
-      bytes += messageFieldBytes(objectBytes(t.ids[i]!, t.rows[i]!));
+      bytes += messageFieldBytes(objectBytes(Buffer.byteLength(t.ids[i]!), t.rows[i]!));
       if ((i + 1) % SLICE_OBJECTS === 0) yield;
     }
     t.bytes = bytes;
@@ -86,8 +87,9 @@ function* write(view: View, out: Uint8Array): Generator<void, void> {
     for (let i = 0; i < t.ids.length; i++) {
       const id = t.ids[i]!;
       const r = t.rows[i]!;
-      w.messageHeader(TABLE.objects, objectBytes(id, r));
-      w.string(OBJECT.id, id, Buffer.byteLength(id));
+      const idBytes = Buffer.byteLength(id);
+      w.messageHeader(TABLE.objects, objectBytes(idBytes, r));
+      w.string(OBJECT.id, id, idBytes);
       w.uint(OBJECT.version, r.version);
       w.bytes(OBJECT.object, r.bytes);
       w.uint(OBJECT.createdIndex, r.createdIndex);
